@@ -1,0 +1,12 @@
+"""gunicorn settings for `make run` (see docs/operations.md for production)."""
+import os
+
+bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 20
+accesslog = "-"
+# No preload: each worker builds its own app, so worker threads are started after the fork.
+preload_app = False

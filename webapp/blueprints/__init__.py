@@ -1,0 +1,1 @@
+"""One package per area; each is thin: parse, call the core, render."""

@@ -1,0 +1,1 @@
+"""Entity routes (filled in with the core)."""

@@ -1,0 +1,81 @@
+"""Sign in and out."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from webapp.blueprints.auth.forms import LoginForm, LogoutForm
+from webapp.core.accounts import LoginResult, authenticate
+from webapp.core.actor import Actor
+from webapp.core.transactions import write_transaction
+from webapp.extensions import db, limiter
+from webapp.permissions import PUBLIC, requires
+from webapp.web_context import now, record_event
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = _authenticate(form.username.data, form.password.data)
+        if result.outcome == "ok":
+            return _sign_in(result)
+        form.password.errors.append(_failure_message(result))
+    status = 200 if request.method == "GET" or not form.errors else 401
+    return render_template("auth/login.html", form=form), status
+
+
+def _authenticate(username: str, password: str) -> LoginResult:
+    cfg = current_app.config
+    with write_transaction(db.session):
+        result = authenticate(db.session, username, password, now(), cfg["LOGIN_MAX_FAILURES"],
+                              timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"]))
+    if result.outcome != "ok":
+        actor = Actor(username[:80], "anonymous", request.remote_addr,
+                      request.headers.get("User-Agent"))
+        risk = "high" if result.outcome == "locked" else "medium"
+        record_event(f"login.{result.outcome}", f"sign-in refused: {result.outcome}", actor, risk)
+    return result
+
+
+def _failure_message(result: LoginResult) -> str:
+    if result.outcome == "locked":
+        return "Too many wrong passwords: this account is locked for a while. Try again later."
+    if result.outcome == "disabled":
+        return "This account is disabled. Ask an administrator."
+    return "Wrong username or password."
+
+
+def _sign_in(result: LoginResult):
+    session.clear()  # a fresh session on sign-in: no fixation
+    login_user(result.user)
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        target = url_for("dashboard.index")
+    return redirect(target)
+
+
+@bp.route("/logout", methods=["POST"])
+@requires("view")
+def logout():
+    LogoutForm()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.app_context_processor
+def _logout_form() -> dict:
+    return {"logout_form": LogoutForm() if current_user.is_authenticated else None}

@@ -1,0 +1,3 @@
+from webapp.blueprints.dashboard.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from webapp.blueprints.ops.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,94 @@
+"""The flask commands of CONTRACT.md §3 (plus `bootstrap`, used by `make run`)."""
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from webapp.core import accounts, audit
+from webapp.core.errors import StatekeeperError
+from webapp.core.transactions import write_transaction
+from webapp.extensions import db
+from webapp.models import ROLES, User
+
+users_cli = AppGroup("users", help="Manage users.")
+tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+audit_cli = AppGroup("audit", help="The audit log.")
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(name: str, role: str, password_stdin: bool) -> None:
+    """Create a user; without --password-stdin a password is generated and printed once."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    try:
+        with write_transaction(db.session):
+            accounts.create_user(db.session, name, role, password)
+    except StatekeeperError as err:
+        raise click.ClickException(_explain(err)) from err
+    click.echo(f"Created {role} {name!r}.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@tokens_cli.command("create")
+@click.argument("name")
+def tokens_create(name: str) -> None:
+    """Print a new API token for user NAME (only its hash is stored)."""
+    with write_transaction(db.session):
+        user = db.session.scalar(select(User).where(User.username == name))
+        if user is None:
+            raise click.ClickException(f"No user named {name!r}.")
+        token = accounts.create_token(db.session, user, f"cli {name}")
+    click.echo(token)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; exit 1 naming the first bad id when it is broken."""
+    result = audit.verify(db.session)
+    if result.ok:
+        click.echo(f"ok: {result.checked} entries verified")
+        return
+    click.echo(f"BROKEN: first bad id {result.first_bad_id} (after {result.checked} good entries)")
+    sys.exit(1)
+
+
+@click.command("bootstrap")
+def bootstrap() -> None:
+    """Apply migrations, load demo data on first start, make sure `admin` exists."""
+    upgrade()
+    _ensure_admin()
+    from webapp.cli_data import seed_if_empty
+
+    seed_if_empty()
+
+
+def _ensure_admin() -> None:
+    if db.session.scalar(select(User).where(User.username == "admin")):
+        return
+    password = current_app.config.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    with write_transaction(db.session):
+        accounts.create_user(db.session, "admin", "admin", password)
+    if not current_app.config.get("ADMIN_PASSWORD"):
+        click.echo(f"Created user 'admin' with password (shown once): {password}")
+
+
+def _explain(err: StatekeeperError) -> str:
+    fields = getattr(err, "fields", {}) or {}
+    return " ".join([err.message, *fields.values()])
+
+
+def init_app(app: Flask) -> None:
+    from webapp.cli_data import register as register_data_commands
+
+    for command in (users_cli, tokens_cli, audit_cli, bootstrap):
+        app.cli.add_command(command)
+    register_data_commands(app)

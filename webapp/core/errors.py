@@ -1,0 +1,63 @@
+"""Errors the core raises; each maps to one answer of the contract (CONTRACT.md §6)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class StatekeeperError(Exception):
+    """Base: a refusal a person can act on. ``status`` and ``code`` become the JSON error."""
+
+    status = 400
+    code = "invalid_input"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+class InvalidInput(StatekeeperError):
+    """Bad input; ``fields`` names each offending field with a sentence."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message, fields=fields or {})
+        self.fields = fields or {}
+
+
+class NotFound(StatekeeperError):
+    status = 404
+    code = "not_found"
+
+
+class PermissionDenied(StatekeeperError):
+    status = 403
+    code = "forbidden"
+
+
+class ConcurrencyConflict(StatekeeperError):
+    status = 409
+    code = "concurrency_conflict"
+
+    def __init__(self, message: str, your_version: int | None, current_version: int) -> None:
+        super().__init__(message, your_version=your_version, current_version=current_version)
+        self.current_version = current_version
+
+
+class InvalidTransition(StatekeeperError):
+    """The workflow has no such move from the current state (or not for this role)."""
+
+    status = 422
+    code = "invalid_transition"
+
+    def __init__(self, message: str, messages: list[str] | None = None) -> None:
+        super().__init__(message, messages=messages or [message])
+        self.messages = messages or [message]
+
+
+class RuleViolation(InvalidTransition):
+    """The move exists but a business rule refuses it."""
+
+    code = "rule_violation"

@@ -1,0 +1,49 @@
+"""PII redaction: applied to everything before it reaches the audit log."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[REDACTED]"
+DEFAULT_KEY_PATTERNS = (
+    "email", "e_mail", "phone", "mobile", "password", "passwd", "secret", "token",
+    "api_key", "apikey", "ssn", "social_security", "card", "iban", "cvv",
+)
+_VALUE_PATTERNS = [
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
+    re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),  # SSN-like
+    re.compile(r"\b(?:\d[ -]?){13,19}\b"),  # card numbers
+    re.compile(r"(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b"),  # phone
+    re.compile(r"\b(?:sk|tok|key)_[A-Za-z0-9_-]{16,}\b"),  # our API tokens and similar
+]
+
+
+def redact_text(text: str) -> str:
+    for pattern in _VALUE_PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+def redact(value: Any, key_patterns: Iterable[str] = DEFAULT_KEY_PATTERNS) -> Any:
+    """Return a copy with sensitive keys blanked and PII-looking strings masked."""
+    patterns = tuple(p.lower() for p in key_patterns)
+    return _redact(value, patterns)
+
+
+def _redact(value: Any, patterns: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if _sensitive(str(k), patterns) else _redact(v, patterns)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(v, patterns) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+def _sensitive(key: str, patterns: tuple[str, ...]) -> bool:
+    lowered = key.lower()
+    return any(p in lowered for p in patterns)

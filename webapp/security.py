@@ -1,0 +1,71 @@
+"""Request-wide security: who is signed in, CSRF, security headers, API rate limits."""
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+from webapp.core.accounts import user_for_token
+from webapp.extensions import csrf, db, limiter, login_manager
+from webapp.models import User
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_user_from_token)
+    app.before_request(_check_csrf)
+    app.after_request(_security_headers)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user and user.is_enabled else None
+
+
+def _load_user_from_token(_request: object) -> User | None:
+    token = bearer_token()
+    if token is None:
+        return None
+    user = user_for_token(db.session, token)
+    g.token_auth = user is not None
+    return user
+
+
+def _check_csrf() -> None:
+    # Bearer clients carry no cookies, so CSRF cannot touch them; sessions always need the token.
+    if request.method in ("GET", "HEAD", "OPTIONS") or bearer_token():
+        return
+    csrf.protect()
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def api_rate_key() -> str:
+    """Rate-limit API calls per token (per address for anonymous callers)."""
+    token = bearer_token()
+    return f"token:{token[-12:]}" if token else f"ip:{request.remote_addr}"

@@ -1,0 +1,53 @@
+"""Bridges from a Flask request to the core: the actor, the clock, denials."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app, request
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from webapp.core import audit
+from webapp.core.actor import Actor
+from webapp.core.transactions import write_transaction
+from webapp.extensions import db
+from webapp.models import AuditEntry, utcnow
+
+
+def current_actor() -> Actor:
+    """The signed-in user (or anonymous) with where the request came from."""
+    name = current_user.username if current_user.is_authenticated else "anonymous"
+    role = current_user.role if current_user.is_authenticated else "anonymous"
+    return Actor(name, role, request.remote_addr, request.headers.get("User-Agent"))
+
+
+def now() -> datetime:
+    return current_app.config.get("CLOCK", utcnow)()
+
+
+def record_denial(attempted: str) -> None:
+    """Audit a permission denial; repeated denials by the same actor raise the risk level."""
+    actor = current_actor()
+    db.session.rollback()
+    with write_transaction(db.session):
+        recent = db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.event_type == "permission.denied",
+                AuditEntry.actor == actor.name,
+                AuditEntry.created_at >= now() - timedelta(hours=1),
+            )
+        )
+        risk = "high" if recent >= 10 else "medium" if recent >= 3 else "low"
+        audit.write(db.session, [audit.AuditRecord(
+            actor, "permission.denied", message=attempted, risk=risk,
+            extra={"role": actor.role},
+        )], now())
+
+
+def record_event(event_type: str, message: str, actor: Actor | None = None, risk: str = "low") -> None:
+    """Audit something that is not a state change (a login, a failed login, a lockout)."""
+    db.session.rollback()
+    with write_transaction(db.session):
+        audit.write(db.session, [audit.AuditRecord(
+            actor or current_actor(), event_type, message=message, risk=risk,
+        )], now())
