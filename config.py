@@ -65,9 +65,19 @@ class Config:
 
 
 class TestConfig(Config):
-    """Tests pass their own database URL and instance dir; nothing runs in the background."""
+    """Tests pass their own database URL and instance dir; nothing runs in the background.
+
+    Nothing here comes from the environment, so a developer's DATABASE_URL or REDIS_URL
+    never leaks into a test run.
+    """
 
     TESTING = True
     BACKGROUND = False
     SECRET_KEY = "test-secret-key"  # type: ignore[assignment]
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    REDIS_URL = None
+    ADMIN_PASSWORD = None
     LOGIN_MAX_FAILURES = 3
+    LOGIN_LOCKOUT_SECONDS = 900
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    API_RATE_LIMIT = "1000 per minute"

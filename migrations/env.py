@@ -11,17 +11,14 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Keep loggers configured before us (the app's, pytest's): only add alembic's own.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    # Flask-SQLAlchemy 3: `db.engine` (`get_engine()` is deprecated, removed in 3.2).
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
@@ -72,6 +69,15 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave the search index (FTS5 shadow tables, the pg_trgm index) to its own migration."""
+    if type_ == "table" and name.startswith("entity_search"):
+        return False
+    if type_ == "index" and name == "ix_entities_name_trgm":
+        return False
+    return True
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -100,6 +106,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object,
             **conf_args
         )
 

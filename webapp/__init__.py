@@ -46,14 +46,16 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
 
 
-def register_blueprints(app: Flask) -> None:
-    from webapp.blueprints.api import bp as api_bp
-    from webapp.blueprints.auth import bp as auth_bp
-    from webapp.blueprints.dashboard import bp as dashboard_bp
-    from webapp.blueprints.ops import bp as ops_bp
+#: Every area of the app, in navigation order; each package exports ``bp``.
+BLUEPRINTS = ("auth", "dashboard", "entities", "workflows", "bulk", "sweeps", "events",
+              "settings", "audit", "users", "ops", "api")
 
-    for bp in (auth_bp, dashboard_bp, ops_bp, api_bp):
-        app.register_blueprint(bp)
+
+def register_blueprints(app: Flask) -> None:
+    import importlib
+
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f"webapp.blueprints.{name}").bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -7,7 +7,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from webapp.core.errors import StatekeeperError
+from webapp.core.errors import PermissionDenied, StatekeeperError
 from webapp.extensions import db
 
 CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -34,6 +34,10 @@ def init_app(app: Flask) -> None:
 
 def _core_error(err: StatekeeperError) -> Any:
     db.session.rollback()
+    if isinstance(err, PermissionDenied):
+        from webapp.web_context import record_denial
+
+        record_denial(f"{request.method} {request.path}: {err.message}")
     if wants_json():
         response = jsonify(err.to_dict())
         response.status_code = err.status

@@ -59,7 +59,8 @@ def deny(attempted: str) -> None:
     from webapp.web_context import record_denial
 
     record_denial(attempted)
-    abort(403)
+    role = current_user.role.replace("_", " ") if current_user.is_authenticated else "anonymous"
+    abort(403, description=f"Your role ({role}) may not do this; the attempt was recorded.")
 
 
 #: Main navigation: (label, endpoint, capability); items whose blueprint is absent are skipped.

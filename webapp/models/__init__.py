@@ -1,7 +1,7 @@
 """Every table, importable from one place (Alembic and tests load them all here)."""
 from webapp.models.audit import AuditEntry
 from webapp.models.base import Base, utcnow
-from webapp.models.entity import Entity, StatusChange
+from webapp.models.entity import Entity, SearchWord, StatusChange
 from webapp.models.events import OutboxEvent
 from webapp.models.operations import BulkOperation, Lease, SweepRun
 from webapp.models.settings import SettingChange, SettingOverride
@@ -10,6 +10,6 @@ from webapp.models.workflow import WorkflowDefinition
 
 __all__ = [
     "ROLES", "ApiToken", "AuditEntry", "Base", "BulkOperation", "Entity", "Lease",
-    "OutboxEvent", "SettingChange", "SettingOverride", "StatusChange", "SweepRun", "User",
+    "OutboxEvent", "SearchWord", "SettingChange", "SettingOverride", "StatusChange", "SweepRun", "User",
     "WorkflowDefinition", "utcnow",
 ]

@@ -60,3 +60,11 @@ class StatusChange(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_status_changes_entity_id_id", "entity_id", "id"),)
+
+
+class SearchWord(Base):
+    """The vocabulary of words in entity names, for correcting typos in search queries."""
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)

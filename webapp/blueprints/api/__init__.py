@@ -1,20 +1,24 @@
-"""The JSON API (CONTRACT.md §6) under /api/v1."""
-from flask import Blueprint
+"""The JSON API (CONTRACT.md §6) under /api/v1, rate-limited per token."""
+import importlib
+
+from flask import Blueprint, current_app
 
 from webapp.extensions import limiter
 from webapp.security import api_rate_key
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+#: Modules whose routes register on ``bp`` (each may also declare OPENAPI_PATHS).
+ROUTE_MODULES = ("meta", "entities", "bulk", "config", "audit", "sweeps", "openapi")
+
 
 def _api_limit() -> str:
-    from flask import current_app
-
     return current_app.config["API_RATE_LIMIT"]
 
 
 limiter.limit(_api_limit, key_func=api_rate_key)(bp)
 
-from webapp.blueprints.api import entities, meta  # noqa: E402,F401  (routes register on bp)
+for _name in ROUTE_MODULES:
+    importlib.import_module(f"webapp.blueprints.api.{_name}")
 
 __all__ = ["bp"]

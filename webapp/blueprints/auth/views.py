@@ -60,10 +60,21 @@ def _failure_message(result: LoginResult) -> str:
 def _sign_in(result: LoginResult):
     session.clear()  # a fresh session on sign-in: no fixation
     login_user(result.user)
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-        target = url_for("dashboard.index")
-    return redirect(target)
+    return redirect(_local_path(request.args.get("next", "")) or url_for("dashboard.index"))
+
+
+def _local_path(target: str) -> str | None:
+    """``target`` when it is a path on this site, else None (no open redirects).
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so those are refused
+    along with ``//host`` and ``scheme:`` addresses.
+    """
+    if any(ch == "\\" or ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 @bp.route("/logout", methods=["POST"])

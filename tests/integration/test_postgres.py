@@ -1,0 +1,48 @@
+"""The same migrations and sign-in on a real PostgreSQL server (started by the suite)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import PASSWORD, make_user
+from tests.helpers import differences_from_models, login, nav_labels, upgrade_downgrade_upgrade
+from webapp.extensions import db
+from webapp.models import Base
+
+pytestmark = pytest.mark.postgres
+
+
+def test_migrations_upgrade_downgrade_to_nothing_and_upgrade_again_on_postgres(
+        make_app, postgres_server):
+    app = make_app(postgres_server.create_database("roundtrip"), migrate=False)
+
+    head, base, again = upgrade_downgrade_upgrade(app)
+
+    assert set(Base.metadata.tables) <= set(head)
+    assert set(base) == {"alembic_version"}
+    assert again == head
+
+
+def test_the_migrations_build_exactly_what_the_models_declare_on_postgres(pg_app):
+    with pg_app.app_context():
+        assert db.engine.dialect.name == "postgresql"
+        assert differences_from_models(db.engine) == []
+
+
+def test_signing_in_works_on_postgres(pg_app):
+    with pg_app.app_context():
+        make_user(db.session, role="auditor", username="ann")
+    browser = pg_app.test_client()
+
+    assert login(browser, "ann", PASSWORD).status_code == 302
+    assert nav_labels(browser.get("/").text)[0] == "Dashboard"
+
+
+def test_repeated_wrong_passwords_lock_the_account_on_postgres(pg_app):
+    with pg_app.app_context():
+        make_user(db.session, username="ann")
+    browser = pg_app.test_client()
+
+    for _ in range(pg_app.config["LOGIN_MAX_FAILURES"]):
+        login(browser, "ann", "guess-number-1")
+
+    assert "this account is locked" in login(browser, "ann", PASSWORD).text

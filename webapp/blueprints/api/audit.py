@@ -1,0 +1,1 @@
+"""API routes for audit (CONTRACT.md §6)."""

@@ -1,0 +1,1 @@
+"""API routes for bulk (CONTRACT.md §6)."""

@@ -1,0 +1,70 @@
+"""Request parsing shared by the API routes: bodies, numbers, times, the actor."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import request
+
+from webapp.core.actor import Actor
+from webapp.core.errors import InvalidInput
+from webapp.core.manager import StateManager
+from webapp.web_context import current_actor
+
+
+def manager() -> StateManager:
+    return StateManager.get_instance()
+
+
+def actor() -> Actor:
+    return current_actor()
+
+
+def body(allowed: set[str] | None = None) -> dict[str, Any]:
+    """The JSON object sent; 400 naming the problem when it is not one."""
+    data = request.get_json(silent=True)
+    if data is None:
+        if request.content_length in (None, 0) and not request.data:
+            data = {}
+        else:
+            raise InvalidInput("The body is not valid JSON.", {"body": "Send a JSON object."})
+    if not isinstance(data, dict):
+        raise InvalidInput("The body must be a JSON object.", {"body": "Send a JSON object."})
+    if allowed is not None:
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise InvalidInput("Unknown fields.", {k: "not accepted here" for k in unknown})
+    return data
+
+
+def parse_time(value: Any, field: str) -> datetime:
+    """An ISO 8601 time; naive times are taken as UTC."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} is required.", {field: "Use an ISO 8601 time."})
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"{field} is not a time.", {field: "Use an ISO 8601 time, e.g. "
+                                                            "2026-01-31T12:00:00Z."}) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def optional_int(value: Any, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field} must be a whole number.", {field: "Send a whole number."})
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{field} must be a whole number.", {field: "Send a whole number."}) from exc
+
+
+def optional_text(value: Any, field: str, max_len: int = 2000) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text.", {field: "Send a string."})
+    if len(value) > max_len:
+        raise InvalidInput(f"{field} is too long.", {field: f"At most {max_len} characters."})
+    return value.strip() or None

@@ -1,0 +1,1 @@
+"""API routes for config (CONTRACT.md §6)."""

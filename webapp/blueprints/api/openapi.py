@@ -1,0 +1,103 @@
+"""GET /api/openapi.json: OpenAPI 3 for every route of the contract.
+
+Each API module declares ``OPENAPI_PATHS`` next to its routes; this module joins them with the
+shared schemas so the document cannot drift far from the code.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from flask import jsonify
+
+from webapp.blueprints.api import bp
+from webapp.permissions import PUBLIC, requires
+
+from webapp.blueprints.api import ROUTE_MODULES as API_MODULES  # noqa: E402
+
+
+def error_response(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+#: The error answers every route may give (CONTRACT.md §6).
+ERRORS = {
+    "400": error_response("Bad input; `fields` names each problem."),
+    "401": error_response("No or bad credentials."),
+    "403": error_response("Your role may not do this (recorded in the audit log)."),
+    "429": error_response("Too many requests; see Retry-After."),
+}
+
+
+def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def query(name: str, schema: dict[str, Any], description: str = "", required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema,
+            "description": description}
+
+
+PATH_ID = {"name": "entity_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+NULLABLE_STR = {"type": ["string", "null"]}
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "messages": {"type": "array", "items": {"type": "string"}},
+        "your_version": {"type": ["integer", "null"]}, "current_version": {"type": "integer"}}},
+    "Entity": {"type": "object", "required": ["id", "type", "name", "status", "version", "data"],
+               "properties": {
+                   "id": {"type": "integer"}, "type": {"type": "string"}, "name": {"type": "string"},
+                   "status": {"type": "string"}, "version": {"type": "integer"},
+                   "data": {"type": "object"}, "parent_id": {"type": ["integer", "null"]},
+                   "last_activity_at": NULLABLE_STR, "status_changed_at": NULLABLE_STR,
+                   "created_at": NULLABLE_STR, "updated_at": NULLABLE_STR,
+                   "cascaded": {"type": "array", "items": {"type": "integer"}}}},
+    "HistoryItem": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "entity_id": {"type": "integer"},
+        "old_status": NULLABLE_STR, "new_status": {"type": "string"},
+        "action": {"type": "string"}, "reason": NULLABLE_STR, "actor": {"type": "string"},
+        "source": {"type": "string", "enum": ["manual", "api", "bulk", "sweep", "cascade", "revert",
+                                               "activity", "import"]},
+        "correlation_id": {"type": "string"}, "metadata": {"type": "object"},
+        "created_at": {"type": "string"}}},
+}
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    schemas = dict(SCHEMAS)
+    for name in API_MODULES:
+        try:
+            module = importlib.import_module(f"webapp.blueprints.api.{name}")
+        except ModuleNotFoundError:
+            continue
+        paths.update(getattr(module, "OPENAPI_PATHS", {}))
+        schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Statekeeper API", "version": "1",
+                 "description": "Status management: entities, transitions, history, bulk work, "
+                                "sweeps, configuration and audit."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+
+
+@bp.get("/openapi.json")
+@requires(PUBLIC)
+def openapi():
+    return jsonify(document())

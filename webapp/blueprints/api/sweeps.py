@@ -1,0 +1,1 @@
+"""API routes for sweeps (CONTRACT.md §6)."""

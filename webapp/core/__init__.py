@@ -1,0 +1,1 @@
+"""The StateManager and its parts; imports SQLAlchemy, never Flask."""

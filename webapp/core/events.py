@@ -1,0 +1,63 @@
+"""Events: past-tense facts written to the outbox with the change, and in-process subscribers.
+
+Commands are imperative (Transition, BulkTransition, RunSweep); events are past tense
+(StatusChanged, EntityCreated, EntityWarned). Follow-ups are wired in ``SUBSCRIPTIONS``-style
+tables (the StateManager's callback registry), never in scattered receivers.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from webapp.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+STATUS_CHANGED = "StatusChanged"
+ENTITY_CREATED = "EntityCreated"
+ENTITY_UPDATED = "EntityUpdated"
+ENTITY_WARNED = "EntityWarned"
+ACTIVITY_RECORDED = "ActivityRecorded"
+
+Callback = Callable[[dict[str, Any]], None]
+
+
+def outbox_row(event_type: str, entity_id: int | None, payload: dict[str, Any],
+               now: datetime) -> dict[str, Any]:
+    """Column values for one outbox row (inserted in sets by the caller)."""
+    return {
+        "event_type": event_type, "entity_id": entity_id, "payload": payload,
+        "idempotency_key": str(uuid.uuid4()), "created_at": now, "state": "pending",
+        "attempts": 0, "next_attempt_at": now,
+    }
+
+
+def outbox_table():
+    return OutboxEvent.__table__
+
+
+class EventBus:
+    """In-process subscribers per entity type ("*" for all), called after the commit."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, list[Callback]] = defaultdict(list)
+
+    def subscribe(self, entity_type: str, callback: Callback) -> None:
+        self._subscribers[entity_type].append(callback)
+
+    def unsubscribe_all(self) -> None:
+        self._subscribers.clear()
+
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        """Hand each event to its subscribers; one failing subscriber never stops the rest."""
+        for event in events:
+            for callback in (*self._subscribers.get(event.get("type", ""), ()),
+                             *self._subscribers.get("*", ())):
+                try:
+                    callback(event)
+                except Exception:  # a subscriber's bug must not undo a committed change
+                    log.exception("subscriber %r failed on %s", callback, event.get("event"))

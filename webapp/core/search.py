@@ -1,0 +1,94 @@
+"""Typo-tolerant name search on the database's trigram index.
+
+SQLite uses an FTS5 table with the trigram tokenizer, PostgreSQL a pg_trgm GIN index (both
+made by the migrations). A query word that is not in the vocabulary of indexed words is first
+corrected to its closest vocabulary word (rapidfuzz), so "Acne Hmes" finds "Acme Homes".
+"""
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from webapp.models import Entity, SearchWord
+
+WORD = re.compile(r"\w+", re.UNICODE)
+MIN_TRIGRAM = 3
+SCORE_CUTOFF = 70
+
+
+def words(text_: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(text_ or "")]
+
+
+def add_words(session: Session, names: Iterable[str]) -> None:
+    """Add the words of these names to the vocabulary (inside the caller's transaction)."""
+    new = sorted({w for n in names for w in words(n) if len(w) >= MIN_TRIGRAM})
+    if not new:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(new), 5000):
+        stmt = insert(SearchWord).on_conflict_do_nothing(index_elements=["word"])
+        session.execute(stmt, [{"word": w} for w in new[start:start + 5000]])
+
+
+class Vocabulary:
+    """The indexed words, cached in process and reloaded when the table grows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._size = -1
+        self._sorted: list[str] = []
+        self._set: frozenset[str] = frozenset()
+
+    def load(self, session: Session) -> None:
+        size = session.scalar(select(func.count()).select_from(SearchWord)) or 0
+        with self._lock:
+            if size != self._size:
+                self._sorted = sorted(session.scalars(select(SearchWord.word)))
+                self._set, self._size = frozenset(self._sorted), size
+
+    def correct(self, word: str) -> str:
+        """The word itself when indexed (or a prefix of an indexed word), else the nearest."""
+        if len(word) < MIN_TRIGRAM or word in self._set or self._is_prefix(word):
+            return word
+        match = process.extractOne(word, self._sorted, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF)
+        return match[0] if match else word
+
+    def _is_prefix(self, word: str) -> bool:
+        i = bisect.bisect_left(self._sorted, word)
+        return i < len(self._sorted) and self._sorted[i].startswith(word)
+
+
+def corrected(session: Session, vocabulary: Vocabulary, query: str) -> list[str]:
+    vocabulary.load(session)
+    return [vocabulary.correct(w) for w in words(query)]
+
+
+def name_filter(session: Session, query_words: list[str]) -> ColumnElement[bool]:
+    """A WHERE clause matching entities whose name contains every query word."""
+    long_words = [w for w in query_words if len(w) >= MIN_TRIGRAM]
+    short = [Entity.name.ilike(f"%{_escape_like(w)}%", escape="\\") for w in query_words
+             if len(w) < MIN_TRIGRAM]
+    if session.get_bind().dialect.name == "postgresql":
+        clauses = [func.lower(Entity.name).like(f"%{_escape_like(w)}%", escape="\\")
+                   for w in long_words]
+        return and_(*clauses, *short) if clauses or short else text("1=1")
+    clauses = list(short)
+    if long_words:
+        expr = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+        clauses.append(Entity.id.in_(
+            select(text("rowid")).select_from(text("entity_search"))
+            .where(text("entity_search MATCH :expr").bindparams(expr=expr))))
+    return and_(*clauses) if clauses else text("1=1")
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,1 @@
+"""Built-in workflow packs as declarative JSON files."""
