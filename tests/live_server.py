@@ -5,6 +5,7 @@ Start these from the main thread (fixtures do); they stop themselves on exit.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -62,7 +63,7 @@ class AppProcess:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.proc.terminate()
+        self.proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
         self.proc.wait(timeout=20)
 
     def _wait_until_up(self, timeout: float = 30) -> None:

@@ -43,7 +43,6 @@ def clock() -> Clock:
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     """A fresh SQLite file with every table."""
-    configure_engines()
     engine = _ready(create_engine(f"sqlite:///{tmp_path / 'core.db'}"))
     yield engine
     engine.dispose()
@@ -104,8 +103,7 @@ def manager(session: Session, clock: Clock, admin: Actor) -> StateManager:
 def pg_engine(postgres_server: services.PgServer) -> Iterator[Engine]:
     """A fresh, empty PostgreSQL database of the test's own, with every table."""
     url = postgres_server.create_database(f"core_{uuid.uuid4().hex[:12]}")
-    engine = _ready(create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
-                                  pool_size=20))
+    engine = _ready(create_engine(url, pool_size=20))
     yield engine
     engine.dispose()
 

@@ -1,15 +1,15 @@
 """Every table, importable from one place (Alembic and tests load them all here)."""
-from webapp.models.audit import AuditEntry
+from webapp.models.audit import AuditCheckpoint, AuditEntry
 from webapp.models.base import Base, utcnow
 from webapp.models.entity import Entity, SearchWord, StatusChange
-from webapp.models.events import OutboxEvent
+from webapp.models.events import Notification, OutboxEvent, WebhookDelivery, WebhookSubscription
 from webapp.models.operations import BulkOperation, Lease, SweepRun
 from webapp.models.settings import SettingChange, SettingOverride
 from webapp.models.user import ROLES, ApiToken, User
 from webapp.models.workflow import WorkflowDefinition
 
 __all__ = [
-    "ROLES", "ApiToken", "AuditEntry", "Base", "BulkOperation", "Entity", "Lease",
+    "ROLES", "ApiToken", "AuditCheckpoint", "AuditEntry", "Base", "BulkOperation", "Entity", "Lease",
     "OutboxEvent", "SearchWord", "SettingChange", "SettingOverride", "StatusChange", "SweepRun", "User",
-    "WorkflowDefinition", "utcnow",
+    "Notification", "WebhookDelivery", "WebhookSubscription", "WorkflowDefinition", "utcnow",
 ]

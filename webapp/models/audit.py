@@ -36,3 +36,18 @@ class AuditEntry(Base):
         Index("ix_audit_entries_event_type_id", "event_type", "id"),
         Index("ix_audit_entries_object", "object_type", "object_id"),
     )
+
+
+class AuditCheckpoint(Base):
+    """Left behind when old entries are archived, so the remaining chain still verifies."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Entries with ids up to this one were archived and removed.
+    archived_up_to_id: Mapped[int]
+    #: Hash of the last archived entry: the next entry's prev_hash must equal it.
+    last_hash: Mapped[str] = mapped_column(String(64))
+    archived_count: Mapped[int]
+    archive_file: Mapped[str] = mapped_column(String(500))
