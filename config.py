@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("STATEKEEPER_INSTANCE", BASE_DIR / "instance"))
@@ -19,11 +20,28 @@ def _secret_key(instance: Path) -> str:
         return os.environ["SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+        _write_once(path, secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _write_once(path: Path, text: str) -> None:
+    """Create ``path`` (mode 600) holding ``text``, unless another process got there first.
+
+    The text is written to a private file first and then linked into place, so a process
+    that starts at the same moment never reads a half-written key: it loses the race and
+    reads the winner's complete one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 class Config:
@@ -33,7 +51,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'statekeeper.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     BACKGROUND = os.environ.get("STATEKEEPER_BACKGROUND", "0") == "1"
     ADMIN_PASSWORD = os.environ.get("STATEKEEPER_ADMIN_PASSWORD") or None
@@ -43,7 +61,7 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("STATEKEEPER_SECURE_COOKIES", "0") == "1"
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None
-    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    WTF_CSRF_HEADERS: ClassVar[list[str]] = ["X-CSRFToken"]
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
     #: Account lockout after repeated wrong passwords (CONTRACT: brute force protection).
@@ -56,11 +74,11 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
     @property
-    def SECRET_KEY(self) -> str:  # noqa: N802 - Flask reads this name
+    def SECRET_KEY(self) -> str:  # a property: the key file is only made when it is needed
         return _secret_key(self.INSTANCE_DIR)
 
     @property
-    def RATELIMIT_STORAGE_URI(self) -> str:  # noqa: N802
+    def RATELIMIT_STORAGE_URI(self) -> str:  # Redis when REDIS_URL is set, else per process
         return self.REDIS_URL or "memory://"
 
 

@@ -5,6 +5,7 @@ in-memory rate-limit storage, so tests never touch ``instance/`` or each other.
 """
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.factories import PASSWORD, make_user
 from tests.helpers import Clock, login
 from webapp import create_app
 from webapp.core import accounts
+from webapp.core.manager import StateManager
 from webapp.extensions import db
 from webapp.models import utcnow
 
@@ -38,6 +40,15 @@ def _cheap_password_hashing() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state_manager() -> Iterator[None]:
+    """One StateManager per process: each test starts with its own (no cached workflows or
+    settings from another test's database, no subscribers left behind)."""
+    StateManager.reset_instance()
+    yield
+    StateManager.reset_instance()
 
 
 # pytest-flask pushes one request context for the whole test, and its client keeps the
@@ -62,23 +73,46 @@ def clock() -> Clock:
     return Clock(utcnow())
 
 
+def isolated_config(instance_dir: Path) -> type[TestConfig]:
+    """TestConfig with its own instance folder, so nothing is written to ``instance/``."""
+    return type("IsolatedTestConfig", (TestConfig,), {"INSTANCE_DIR": instance_dir})
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file built once by the real migrations; SQLite apps start from a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    app = create_app(isolated_config(path.parent), SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture
-def make_app(tmp_path: Path, clock: Clock) -> Iterator[AppFactory]:
-    """Build apps with ``make_app(database_url=None, migrate=True, **config)``."""
+def make_app(tmp_path: Path, clock: Clock, migrated_sqlite: Path) -> Iterator[AppFactory]:
+    """Build apps with ``make_app(database_url=None, migrate=True, **config)``.
+
+    Without a database_url the app gets its own SQLite file: a copy of ``migrated_sqlite``
+    (the same bytes the migrations produce, without running them again), or an empty file
+    when ``migrate=False``. Other databases are migrated in place.
+    """
     built: list[Flask] = []
 
     def _make_app(database_url: str | None = None, migrate: bool = True,
                   **overrides: object) -> Flask:
         name = f"app{len(built)}"
-        config = type("IsolatedTestConfig", (TestConfig,), {"INSTANCE_DIR": tmp_path / name})
+        config = isolated_config(tmp_path / name)
         overrides.setdefault("RATELIMIT_STORAGE_URI", overrides.get("REDIS_URL") or "memory://")
+        if database_url is None and migrate:
+            shutil.copyfile(migrated_sqlite, tmp_path / f"{name}.db")
         app = create_app(
             config, CLOCK=clock,
             SQLALCHEMY_DATABASE_URI=database_url or f"sqlite:///{tmp_path / name}.db",
             **overrides,
         )
         built.append(app)
-        if migrate:
+        if migrate and database_url is not None:
             with app.app_context():
                 upgrade()
         return app

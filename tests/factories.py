@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import itertools
-
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.core import accounts
+from webapp.core import accounts, packs
 from webapp.core.actor import Actor
 from webapp.core.manager import StateManager
 from webapp.core.transactions import write_transaction
@@ -41,6 +42,14 @@ def make_token(session: Session, user: User, name: str = "test token") -> str:
 #: The tables every command writes to; ``count_rows`` compares them before and after.
 WRITTEN_TABLES = {"entities": Entity, "status_changes": StatusChange,
                   "audit_entries": AuditEntry, "outbox_events": OutboxEvent}
+
+
+def make_manager(session: Session, clock: Callable[[], datetime], actor: Actor) -> StateManager:
+    """A StateManager on ``clock`` with every built-in pack installed (committed)."""
+    manager = StateManager(clock=clock)
+    with write_transaction(session):
+        packs.install_packs(session, manager.workflows, actor, clock())
+    return manager
 
 
 def make_entity(manager: StateManager, session: Session, actor: Actor, type: str,
@@ -80,3 +89,85 @@ def count_rows(session: Session) -> dict[str, int]:
     return {name: session.scalar(select(func.count()).select_from(model))
             for name, model in WRITTEN_TABLES.items()}
 
+
+
+# ------------------------------------------------------------ webhooks (sweeps & events helper)
+
+
+def make_subscription(session: Session, url: str = "http://127.0.0.1:9/hooks",
+                      event_types: list[str] | None = None, is_active: bool = True):
+    """Create (and commit) a webhook subscription through the core; its secret is ``.secret``."""
+    from webapp.core import webhooks
+    from webapp.models import utcnow
+
+    admin = Actor("webhook-admin", "admin")
+    sub, _secret = webhooks.create_subscription(session, admin, url, event_types or ["*"], utcnow())
+    if not is_active:
+        webhooks.set_active(session, admin, sub.id, False, utcnow())
+    return sub
+
+
+# ------------------------------------------------------------ audit, users, security (issue 8)
+
+
+def make_audit_entries(session: Session, count: int, now, actor: Actor | None = None,
+                       event_type: str = "test.event", **fields: object) -> list[int]:
+    """Write ``count`` chained audit entries through the core (committed); returns their ids."""
+    from webapp.core import audit
+
+    actor = actor or Actor("tester", "admin", ip="198.51.100.4")
+    with write_transaction(session):
+        entries = audit.write(session, [audit.AuditRecord(actor, event_type, **fields)
+                                        for _ in range(count)], now)
+    return [e.id for e in entries]
+
+
+def load_packs(session: Session) -> StateManager:
+    """Install the built-in workflow packs for the app's StateManager (committed)."""
+    from webapp.core import packs as workflow_packs
+    from webapp.core.actor import SYSTEM
+
+    manager = StateManager.get_instance()
+    with write_transaction(session):
+        workflow_packs.install_packs(session, manager.workflows, SYSTEM, manager.clock())
+    return manager
+
+
+class Receiver:
+    """A real webhook receiver on loopback (http.server in a thread) that records requests.
+
+    ``answers`` are the status codes to give, in order (then 200). Stop it with ``close()``.
+    """
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        import http.server
+        import threading
+
+        self.answers = list(answers or [])
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append((dict(self.headers.items()), body))
+                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def make_receiver(answers: list[int] | None = None) -> Receiver:
+    return Receiver(answers)

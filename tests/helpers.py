@@ -1,4 +1,4 @@
-"""Small helpers for driving the app the way a browser does: forms, tokens, pages."""
+"""Helpers for driving the app as a browser does (forms, tokens, pages) and for schemas."""
 from __future__ import annotations
 
 import re
@@ -15,9 +15,25 @@ from werkzeug.test import TestResponse
 
 from webapp.extensions import db
 from webapp.models import Base
+from webapp.permissions import NAVIGATION
+
+#: What each role may reach from the navigation (CONTRACT.md §4).
+EVERYONE = {"Dashboard", "Entities", "Workflows", "Sweeps", "Events", "Settings"}
+NAV_BY_ROLE = {
+    "admin": EVERYONE | {"Bulk", "Audit", "Users"},
+    "support": EVERYONE | {"Bulk"},
+    "config_editor": EVERYONE,
+    "auditor": EVERYONE | {"Audit"},
+}
+
+
+def existing_nav_labels(app: Flask) -> set[str]:
+    """Navigation entries whose page has been built so far."""
+    return {label for label, endpoint, _ in NAVIGATION if endpoint in app.view_functions}
+
 
 _CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
-_NAV = re.compile(r'<nav class="mainnav"[^>]*>(.*?)</nav>', re.S)
+_NAV = re.compile(r'<nav class="mainnav"[^>]*>(.*?)</nav>', re.DOTALL)
 _LINK_TEXT = re.compile(r"<a [^>]*>([^<]+)</a>")
 
 

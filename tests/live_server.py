@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlencode
 
 from flask import Flask
@@ -31,9 +32,9 @@ class ThreadedServer:
     def __init__(self, app: Flask) -> None:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
-    def __enter__(self) -> ThreadedServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -54,11 +55,18 @@ class AppProcess:
                     "STATEKEEPER_BACKGROUND": "0"}
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> AppProcess:
-        cmd = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    def start(self) -> None:
+        """Launch without waiting (start several, then enter each to wait for it)."""
+        # No control socket: gunicorn would put one per user in ~/.gunicorn, shared by all.
+        cmd = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket",
+               "wsgi:app"]
         with open(self.logfile, "ab") as log:
             self.proc = subprocess.Popen(_tied_to_us(cmd), cwd=ROOT, env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT)
+
+    def __enter__(self) -> Self:
+        if self.proc is None:
+            self.start()
         self._wait_until_up()
         return self
 

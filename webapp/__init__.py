@@ -22,7 +22,16 @@ def create_app(config_class: type[Config] = Config, **overrides: object) -> Flas
     register_errorhandlers(app)
     register_cli(app)
     register_template_globals(app)
+    register_state_manager(app)
     return app
+
+
+def register_state_manager(app: Flask) -> None:
+    """The process's StateManager tells time by the app's clock (tests inject CLOCK)."""
+    from webapp.core.manager import StateManager
+    from webapp.models import utcnow
+
+    StateManager.get_instance().clock = app.config.get("CLOCK", utcnow)
 
 
 def register_template_globals(app: Flask) -> None:

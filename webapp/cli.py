@@ -61,6 +61,25 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@audit_cli.command("archive")
+@click.option("--days", type=click.IntRange(1, 36500), default=None,
+              help="Keep this many days instead of the audit_retention_days setting.")
+def audit_archive(days: int | None) -> None:
+    """Move entries past the retention period to instance/audit-archive/ (chain stays verifiable)."""
+    from pathlib import Path
+
+    from webapp.core import retention
+    from webapp.core.manager import StateManager
+    from webapp.web_context import now
+
+    days = days or StateManager.get_instance().settings.get(db.session, "audit_retention_days")
+    result = retention.archive_expired(db.session, Path(current_app.instance_path), days, now())
+    if result is None:
+        click.echo(f"Nothing to archive: no entries older than {days} days.")
+        return
+    click.echo(f"Archived {result.archived} entries (up to #{result.up_to_id}) to {result.path}")
+
+
 @click.command("bootstrap")
 def bootstrap() -> None:
     """Apply migrations, load demo data on first start, make sure `admin` exists."""

@@ -90,5 +90,7 @@ def workflows_import(file: str) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (seed_demo, workflows_cli):
+    from webapp.cli_sweeps import sweep_cli
+
+    for command in (seed_demo, workflows_cli, sweep_cli):
         app.cli.add_command(command)

@@ -19,3 +19,57 @@
     });
   });
 })();
+
+// ---- entities pages -------------------------------------------------------------------
+(function () {
+  "use strict";
+  // Elements marked data-swap-errors show the server's answer to a refused request
+  // (400 form errors, 403, 409 conflict, 422 blocked move) in place, as htmx would a 200.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    // The event fires on the swap target; the element that made the request may carry the mark.
+    var config = event.detail.requestConfig || {};
+    var marked = [event.target, config.elt].some(function (el) {
+      return el && el.closest && el.closest("[data-swap-errors]");
+    });
+    if ([400, 403, 409, 422].indexOf(status) !== -1 && marked) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // <select data-autosubmit> applies its form as soon as it changes.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) {
+      el.form.requestSubmit();
+    }
+  });
+  // A page pushed by htmx and missing from its history cache is reloaded whole, rather
+  // than asked for as a fragment (which would replace the page with the fragment alone).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) { window.htmx.config.refreshOnHistoryMiss = true; }
+  });
+  // Bulk action form: show only the fields of the chosen action (<div data-bulk-action="assign">).
+  function showBulkFields(form) {
+    var chosen = form.querySelector('input[name="action"]:checked');
+    form.querySelectorAll("[data-bulk-action]").forEach(function (el) {
+      el.hidden = !chosen || el.getAttribute("data-bulk-action") !== chosen.value;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form.bulk-action");
+    if (form && event.target.name === "action") showBulkFields(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.bulk-action").forEach(showBulkFields);
+  });
+})();
+// Inside [data-swap-errors], htmx swaps 409 and 422 answers (a stale form, validation errors)
+// like successes, so the form comes back in place with its messages.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var status = event.detail.xhr.status;
+  if ((status === 409 || status === 422) && event.detail.elt.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

@@ -2,25 +2,27 @@
 
 No Flask app here: the core takes a session, a clock and an actor explicitly. Tables come from
 ``Base.metadata.create_all`` (the migrations are tested elsewhere). Each test gets its own
-SQLite file; ``pg_engine`` gives a fresh PostgreSQL database on the suite's server instead.
+SQLite file, a copy of one made per run with the tables and the built-in packs already in it
+(installing the packs is most of a test's setup otherwise). ``pg_engine`` gives a fresh
+PostgreSQL database on the suite's server instead.
 """
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import services
+from tests.factories import make_manager
 from tests.helpers import Clock
-from webapp.core import packs
 from webapp.core.actor import Actor
 from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
 from webapp.models import Base
 from webapp.models.engine import configure_engines
 
@@ -40,10 +42,34 @@ def clock() -> Clock:
     return Clock(START)
 
 
+ADMIN = Actor("ada", "admin", ip="203.0.113.7", user_agent="pytest")
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two database files made once per run: "empty" (every table) and "packs" (every table
+    and the built-in packs, installed by ``ADMIN`` at START)."""
+    made = {}
+    for name in ("empty", "packs"):
+        path = made[name] = tmp_path_factory.mktemp("template") / f"{name}.db"
+        engine = _ready(create_engine(f"sqlite:///{path}"))
+        with Session(engine) as session:
+            if name == "packs":
+                make_manager(session, Clock(START), ADMIN)
+            session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # all in the one file
+        engine.dispose()
+    return made
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A fresh SQLite file with every table."""
-    engine = _ready(create_engine(f"sqlite:///{tmp_path / 'core.db'}"))
+def engine(request: pytest.FixtureRequest, tmp_path: Path, templates: dict[str, Path]
+           ) -> Iterator[Engine]:
+    """A fresh SQLite file of the test's own with every table; the packs are in it already
+    when the test uses the ``manager``."""
+    template = templates["packs" if "manager" in request.fixturenames else "empty"]
+    shutil.copyfile(template, tmp_path / "core.db")
+    configure_engines()
+    engine = create_engine(f"sqlite:///{tmp_path / 'core.db'}")
     yield engine
     engine.dispose()
 
@@ -62,7 +88,7 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def admin() -> Actor:
-    return Actor("ada", "admin", ip="203.0.113.7", user_agent="pytest")
+    return ADMIN
 
 
 @pytest.fixture
@@ -80,18 +106,10 @@ def auditor() -> Actor:
     return Actor("aud", "auditor")
 
 
-def make_manager(session: Session, clock: Clock, actor: Actor) -> StateManager:
-    """A StateManager on ``clock`` with every built-in pack installed."""
-    manager = StateManager(clock=clock)
-    with write_transaction(session):
-        packs.install_packs(session, manager.workflows, actor, clock())
-    return manager
-
-
 @pytest.fixture
-def manager(session: Session, clock: Clock, admin: Actor) -> StateManager:
+def manager(session: Session, clock: Clock) -> StateManager:
     """The StateManager under test, packs loaded (realestate, facilities, accounts)."""
-    return make_manager(session, clock, admin)
+    return StateManager(clock=clock)
 
 
 # ----------------------------------------------------------------- PostgreSQL

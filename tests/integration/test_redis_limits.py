@@ -23,7 +23,10 @@ def two_instances(make_app, redis_server, tmp_path):
         "STATEKEEPER_INSTANCE": str(tmp_path / "instance"),
         "STATEKEEPER_LOGIN_RATE_LIMIT": "4 per minute",
     }
-    with AppProcess(env, tmp_path / "a.log") as a, AppProcess(env, tmp_path / "b.log") as b:
+    a, b = AppProcess(env, tmp_path / "a.log"), AppProcess(env, tmp_path / "b.log")
+    a.start()
+    b.start()  # both boot at once
+    with a, b:
         yield a, b
 
 

@@ -5,24 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_user
-from tests.helpers import csrf_token, login, logout, nav_labels
+from tests.helpers import NAV_BY_ROLE, csrf_token, existing_nav_labels, login, logout, nav_labels
 from webapp.extensions import db
 from webapp.models import ROLES, AuditEntry, User
-from webapp.permissions import NAVIGATION
-
-#: What each role may reach from the navigation (CONTRACT.md §4).
-EVERYONE = {"Dashboard", "Entities", "Workflows", "Sweeps", "Events", "Settings"}
-NAV_BY_ROLE = {
-    "admin": EVERYONE | {"Bulk", "Audit", "Users"},
-    "support": EVERYONE | {"Bulk"},
-    "config_editor": EVERYONE,
-    "auditor": EVERYONE | {"Audit"},
-}
-
-
-def existing_nav_labels(app) -> set[str]:
-    """Navigation entries whose page has been built so far."""
-    return {label for label, endpoint, _ in NAVIGATION if endpoint in app.view_functions}
 
 
 def audit_events(app) -> list[str]:

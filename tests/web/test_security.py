@@ -6,12 +6,13 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.factories import PASSWORD, make_token, make_user
-from tests.helpers import csrf_token, login
+from tests.helpers import login
 from webapp.extensions import db
-from webapp.permissions import PUBLIC
+from webapp.models import AuditEntry
+from webapp.permissions import PUBLIC, requires
 
 # ------------------------------------------------------------------ CSRF
 
@@ -233,6 +234,68 @@ def test_an_unexpected_api_error_answers_500_in_json(broken_app):
     assert response.status_code == 500
     assert response.json["error"] == "internal_error"
     assert "secret internals" not in response.text
+
+
+@pytest.fixture
+def guarded_app(make_app):
+    """An app with one page and one API route that only admins may use."""
+    app = make_app()
+    secret = requires("manage_users")(lambda: "the admin page")
+    app.add_url_rule("/admin-only", "admin_only", secret)
+    app.add_url_rule("/api/v1/admin-only", "api_admin_only", secret)
+    return app
+
+
+def denials(app) -> list[tuple[str, str, str]]:
+    with app.app_context():
+        return db.session.execute(
+            select(AuditEntry.actor, AuditEntry.message, AuditEntry.risk)
+            .where(AuditEntry.event_type == "permission.denied").order_by(AuditEntry.id)).all()
+
+
+def signed_in(app, role: str):
+    with app.app_context():
+        username = make_user(db.session, role=role).username
+    browser = app.test_client()
+    login(browser, username, PASSWORD)
+    return browser, username
+
+
+def test_a_refused_page_answers_403_says_so_and_is_audited(guarded_app):
+    browser, username = signed_in(guarded_app, "support")
+
+    response = browser.get("/admin-only")
+
+    assert response.status_code == 403
+    assert "Your role (support) may not do this." in response.text
+    assert denials(guarded_app) == [(username, "GET /admin-only needs manage_users", "low")]
+
+
+def test_a_refused_api_call_answers_403_in_json_and_is_audited(guarded_app):
+    with guarded_app.app_context():
+        token = make_token(db.session, make_user(db.session, role="auditor", username="ann"))
+
+    response = guarded_app.test_client().get(
+        "/api/v1/admin-only", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 403
+    assert response.json["error"] == "forbidden"
+    assert [actor for actor, _, _ in denials(guarded_app)] == ["ann"]
+
+
+def test_repeated_refusals_raise_the_risk_of_the_audit_entry(guarded_app):
+    browser, _ = signed_in(guarded_app, "config_editor")
+
+    for _ in range(4):
+        browser.get("/admin-only")
+
+    assert [risk for _, _, risk in denials(guarded_app)] == ["low", "low", "low", "medium"]
+
+
+def test_the_permitted_role_gets_the_page(guarded_app):
+    browser, _ = signed_in(guarded_app, "admin")
+
+    assert browser.get("/admin-only").text == "the admin page"
 
 
 # ------------------------------------------------------------------ rate limits

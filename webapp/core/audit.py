@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core.actor import Actor
 from webapp.core.redaction import redact, redact_text
-from webapp.models import AuditEntry
+from webapp.models import AuditCheckpoint, AuditEntry
 
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 0x5EA1A0D1
@@ -104,8 +104,16 @@ class VerifyResult:
 
 
 def verify(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; the first row whose hash does not match is reported."""
-    prev, checked, last_id = None, 0, 0
+    """Walk the chain in id order; the first row whose hash does not match is reported.
+
+    The walk starts at the latest checkpoint left by archiving (or at the genesis hash), so
+    archived entries need not be present and removing the oldest rows is still caught.
+    """
+    checkpoint = session.scalar(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.archived_up_to_id.desc()).limit(1))
+    prev = checkpoint.last_hash if checkpoint else GENESIS
+    last_id = checkpoint.archived_up_to_id if checkpoint else 0
+    checked = 0
     while True:
         rows = session.scalars(
             select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
@@ -113,8 +121,7 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
         if not rows:
             return VerifyResult(True, checked, None)
         for row in rows:
-            expected_prev = row.prev_hash if prev is None else prev
-            if row.prev_hash != expected_prev or entry_hash(row, row.prev_hash) != row.hash:
+            if row.prev_hash != prev or entry_hash(row, row.prev_hash) != row.hash:
                 return VerifyResult(False, checked, row.id)
             prev, checked, last_id = row.hash, checked + 1, row.id
             session.expunge(row)

@@ -5,7 +5,6 @@ counts (how many properties are still available) already include this command's 
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core.changes import Change, lock_entities
 from webapp.core.relations import chunked, descendants
+from webapp.core.rules import plural
 from webapp.core.workflow import Workflow
 from webapp.models import Entity
 
@@ -51,10 +51,6 @@ def _cascades(session: Session, workflows: dict[str, Workflow], wave: Sequence[C
 
 def _derived(session: Session, workflows: dict[str, Workflow], wave: Sequence[Change],
              settings: dict[str, Any]) -> list[Change]:
-    parents_by_child_type: dict[str, set[int]] = defaultdict(set)
-    for c in _moved(wave):
-        if c.entity.parent_id is not None:
-            parents_by_child_type[c.entity.type].add(c.entity.parent_id)
     targets: dict[int, tuple[str, str]] = {}
     for wf in workflows.values():
         for d in wf.derived:
@@ -79,8 +75,7 @@ def _derive(session: Session, wf: Workflow, d: Any, parent_ids: set[int],
             target = _threshold(d.thresholds, counts.get(pid, 0), settings)
             if target and target != status:
                 left = counts.get(pid, 0)
-                out[pid] = (target, f"{left} {d.child_type.replace('_', ' ')}"
-                                    f"{'s' if left != 1 else ''} left {' or '.join(d.count_states)}")
+                out[pid] = (target, f"{plural(left, d.child_type)} left {' or '.join(d.count_states)}")
     return out
 
 

@@ -5,18 +5,19 @@ inside the caller's transaction; the row version guards against lost updates.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from webapp.core.actor import Actor
 from webapp.core.errors import ConcurrencyConflict, NotFound
-from webapp.core.events import STATUS_CHANGED, outbox_row, outbox_table
+from webapp.core.events import STATUS_CHANGED, outbox_table
 from webapp.core.relations import chunked
 from webapp.models import Entity, StatusChange
 
@@ -35,6 +36,8 @@ class Change:
     #: New data when the change also rewrites data (updates and reverts); None leaves it.
     new_data: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The event payload once written (built once for the outbox and the subscribers).
+    payload: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 def lock_entities(session: Session, ids: Sequence[int]) -> dict[int, Entity]:
@@ -68,37 +71,59 @@ def write(session: Session, changes: Sequence[Change], actor: Actor, now: dateti
 
 
 _T = Entity.__table__
-_STATUS_UPDATE = _T.update().where(
-    _T.c.id == bindparam("b_id"), _T.c.version == bindparam("b_version")
-).values(
-    status=bindparam("b_status"), version=_T.c.version + 1,
-    status_changed_at=bindparam("b_changed_at"), updated_at=bindparam("b_now"),
-)
-_DATA_UPDATE = _STATUS_UPDATE.values(data=bindparam("b_data"), name=bindparam("b_name"))
+_H = StatusChange.__table__
+_O = outbox_table()
+
+
+# The statements below run once per chunk of thousands of rows, through the driver's
+# executemany: each value is converted by its column type's own bind processor (the same
+# conversion SQLAlchemy would apply), but without SQLAlchemy's per-row parameter machinery,
+# which cost more than the database work itself (bench/bulk.py).
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _binder(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return process or (lambda value: value)
+
+
+def _insert_sql(conn: Connection, table: Any, columns: Sequence[str]) -> str:
+    marks = ", ".join([_mark(conn)] * len(columns))
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
 
 
 def _update_entities(session: Session, changes: Sequence[Change], now: datetime) -> None:
+    conn = session.connection()
     plain = [c for c in changes if c.new_data is None]
     with_data = [c for c in changes if c.new_data is not None]
-    for stmt, group in ((_STATUS_UPDATE, plain), (_DATA_UPDATE, with_data)):
+    for group, data in ((plain, False), (with_data, True)):
         if group:
-            params = [_params(c, now) for c in group]
-            result = session.connection().execute(stmt, params)
+            result = conn.exec_driver_sql(_update_sql(conn, data), _update_rows(conn, group, now, data))
             if result.rowcount not in (len(group), -1):
                 _raise_conflict(session, group)
     for c in changes:
         _refresh_in_memory(c, now)
 
 
-def _params(c: Change, now: datetime) -> dict[str, Any]:
-    e = c.entity
-    moved = c.new_status != e.status
-    params = {"b_id": e.id, "b_version": e.version, "b_status": c.new_status,
-              "b_changed_at": now if moved else e.status_changed_at, "b_now": now}
-    if c.new_data is not None:
-        params["b_data"] = c.new_data
-        params["b_name"] = c.meta.get("name_after", e.name)
-    return params
+def _update_sql(conn: Connection, data: bool) -> str:
+    m = _mark(conn)
+    extra = f", data={m}, name={m}" if data else ""
+    return (f"UPDATE {_T.name} SET status={m}, version=version+1, status_changed_at={m}, "
+            f"updated_at={m}{extra} WHERE id={m} AND version={m}")
+
+
+def _update_rows(conn: Connection, group: Sequence[Change], now: datetime, data: bool) -> list[tuple]:
+    when, as_json = _binder(conn, _T.c.updated_at), _binder(conn, _T.c.data)
+    now_db = when(now)
+    rows = []
+    for c in group:
+        e = c.entity
+        changed_at = now_db if c.new_status != e.status else when(e.status_changed_at)
+        extra = (as_json(c.new_data), c.meta.get("name_after", e.name)) if data else ()
+        rows.append((c.new_status, changed_at, now_db, *extra, e.id, e.version))
+    rows.sort(key=lambda row: row[-2])  # in id order: neighbouring rows share index pages
+    return rows
 
 
 def _raise_conflict(session: Session, group: Sequence[Change]) -> None:
@@ -113,48 +138,104 @@ def _raise_conflict(session: Session, group: Sequence[Change]) -> None:
 
 def _refresh_in_memory(c: Change, now: datetime) -> None:
     e = c.entity
-    moved = c.new_status != e.status
     c.meta.setdefault("seconds_in_previous", (now - e.status_changed_at).total_seconds())
     c.meta["old_status"] = e.status
-    set_committed_value(e, "status", c.new_status)
-    set_committed_value(e, "version", e.version + 1)
-    set_committed_value(e, "updated_at", now)
-    if moved:
-        set_committed_value(e, "status_changed_at", now)
+    values = {"status": c.new_status, "version": e.version + 1, "updated_at": now}
+    if c.new_status != e.status:
+        values["status_changed_at"] = now
     if c.new_data is not None:
-        set_committed_value(e, "data", c.new_data)
-        set_committed_value(e, "name", c.meta.get("name_after", e.name))
+        values.update(data=c.new_data, name=c.meta.get("name_after", e.name))
+    state = instance_state(e)
+    if state.modified or state.expired_attributes:
+        for key, value in values.items():
+            set_committed_value(e, key, value)
+    else:  # a clean, loaded row keeps its committed values in its dict: a fifth of the cost
+        state.dict.update(values)
 
 
 def _insert_history(session: Session, changes: Sequence[Change], actor: Actor, now: datetime,
                     correlation_id: str) -> list[int]:
-    rows = [{
-        "entity_id": c.entity.id, "old_status": c.meta["old_status"], "new_status": c.new_status,
-        "action": c.action, "reason": c.reason, "actor": actor.name, "source": c.source,
-        "correlation_id": correlation_id, "seconds_in_previous": c.meta["seconds_in_previous"],
-        "meta": {k: v for k, v in c.meta.items()
-                 if k not in ("old_status", "seconds_in_previous", "name_after")},
-        "created_at": now,
-    } for c in changes]
-    result = session.execute(
-        insert(StatusChange).returning(StatusChange.id, sort_by_parameter_order=True), rows)
-    return list(result.scalars())
+    conn = session.connection()
+    # Rows go in by entity id (the (entity_id, id) index then fills page by page); the ids
+    # are handed back in the order of ``changes``.
+    order = sorted(range(len(changes)), key=lambda i: changes[i].entity.id)
+    ids = [0] * len(changes)
+    for hid, i in zip(_history_ids(conn, len(changes)), order, strict=True):
+        ids[i] = hid
+    as_json, now_db = _binder(conn, _H.c.metadata), _binder(conn, _H.c.created_at)(now)
+    skip = ("old_status", "seconds_in_previous", "name_after")
+    rows = [(ids[i], c.entity.id, c.meta["old_status"], c.new_status, c.action, c.reason,
+             actor.name, c.source, correlation_id,
+             as_json({k: v for k, v in c.meta.items() if k not in skip}),
+             c.meta["seconds_in_previous"], now_db) for i in order for c in (changes[i],)]
+    columns = ("id", "entity_id", "old_status", "new_status", "action", "reason", "actor", "source",
+               "correlation_id", "metadata", "seconds_in_previous", "created_at")
+    conn.exec_driver_sql(_insert_sql(conn, _H, columns), rows)
+    return ids
+
+
+def _history_ids(conn: Connection, n: int) -> list[int]:
+    """Ids for n new history rows, in order, allocated before the insert (no RETURNING:
+    SQLite would then insert row by row)."""
+    if conn.dialect.name == "postgresql":
+        return sorted(conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{_H.name}', 'id')) "
+            f"FROM generate_series(1, %s)", (n,)).scalars())
+    # SQLite: this transaction holds the database's write lock, so max(id) cannot move.
+    first = (conn.exec_driver_sql(f"SELECT max(id) FROM {_H.name}").scalar() or 0) + 1
+    return list(range(first, first + n))
 
 
 def _insert_events(session: Session, changes: Sequence[Change], history_ids: Sequence[int],
                    actor: Actor, now: datetime, correlation_id: str) -> None:
-    rows = [outbox_row(STATUS_CHANGED, c.entity.id, event_payload(c, hid, actor, correlation_id), now)
-            for c, hid in zip(changes, history_ids, strict=True)
-            if c.meta["old_status"] != c.new_status or c.new_data is not None]
-    if rows:
-        session.connection().execute(insert(outbox_table()), rows)
+    """One outbox row per change that moved a status or data, built by the database from the
+    history rows just written (the payload is ``event_payload``'s, key for key)."""
+    wanted = [hid for c, hid in zip(changes, history_ids, strict=True)
+              if c.meta["old_status"] != c.new_status or c.new_data is not None]
+    if not wanted:
+        return
+    conn = session.connection()
+    now_db = _binder(conn, _O.c.created_at)(now)
+    pg = conn.dialect.name == "postgresql"
+    for part in chunked(wanted):
+        if pg:
+            conn.exec_driver_sql(_events_sql(True, 0), (now_db, now_db, list(part)))
+        else:
+            conn.exec_driver_sql(_events_sql(False, len(part)), (now_db, now_db, *part))
+
+
+_PAYLOAD_KEYS = (("change_id", "h.id"), ("entity_id", "h.entity_id"), ("type", "e.type"),
+                 ("name", "e.name"), ("old_status", "h.old_status"),
+                 ("new_status", "h.new_status"), ("action", "h.action"), ("source", "h.source"),
+                 ("actor", "h.actor"), ("correlation_id", "h.correlation_id"),
+                 ("parent_id", "e.parent_id"))
+#: A version-4 UUID made by SQLite (PostgreSQL has gen_random_uuid()).
+_SQLITE_UUID = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+                "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "
+                "|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
+
+
+def _events_sql(pg: bool, n: int) -> str:
+    pairs = ", ".join(f"'{key}', {column}" for key, column in _PAYLOAD_KEYS)
+    payload = (f"jsonb_build_object('event', '{STATUS_CHANGED}', {pairs})" if pg
+               else f"json_object('event', '{STATUS_CHANGED}', {pairs})")
+    mark = "%s" if pg else "?"
+    where = "h.id = ANY(%s)" if pg else f"h.id IN ({', '.join(['?'] * n)})"
+    return (f"INSERT INTO {_O.name} (event_type, entity_id, payload, idempotency_key, created_at, "
+            f"state, attempts, next_attempt_at) "
+            f"SELECT '{STATUS_CHANGED}', h.entity_id, {payload}, "
+            f"{'gen_random_uuid()::text' if pg else _SQLITE_UUID}, {mark}, 'pending', 0, {mark} "
+            f"FROM {_H.name} h JOIN {_T.name} e ON e.id = h.entity_id WHERE {where} ORDER BY h.id")
 
 
 def event_payload(c: Change, history_id: int, actor: Actor, correlation_id: str) -> dict[str, Any]:
+    if c.payload is not None and c.payload["change_id"] == history_id:
+        return c.payload
     e = c.entity
-    return {
+    c.payload = {
         "event": STATUS_CHANGED, "change_id": history_id, "entity_id": e.id, "type": e.type,
         "name": e.name, "old_status": c.meta["old_status"], "new_status": c.new_status,
         "action": c.action, "source": c.source, "actor": actor.name,
         "correlation_id": correlation_id, "parent_id": e.parent_id,
     }
+    return c.payload

@@ -54,14 +54,22 @@ def check_name(name: Any) -> str:
         raise InvalidInput("A name is required.", {"name": "Give the entity a name."})
     if len(name.strip()) > NAME_MAX:
         raise InvalidInput("Name too long.", {"name": f"Use at most {NAME_MAX} characters."})
+    if "\x00" in name:  # PostgreSQL text cannot hold it
+        raise InvalidInput("Invalid name.", {"name": "Remove the NUL character."})
     return name.strip()
 
 
 def check_data(wf: Workflow, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("data must be a JSON object.", {"data": "Send an object, e.g. {}."})
-    if len(json.dumps(data, default=str)) > DATA_MAX_BYTES:
+    try:  # what the database will store: strict JSON (no NaN, no dates, no sets)
+        encoded = json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput("data must be plain JSON.", {"data": str(exc)}) from exc
+    if len(encoded) > DATA_MAX_BYTES:
         raise InvalidInput("data is too large.", {"data": f"Keep it under {DATA_MAX_BYTES // 1024} KB."})
+    if "\\u0000" in encoded and _has_nul(data):  # PostgreSQL jsonb cannot hold it
+        raise InvalidInput("data must not contain NUL characters.", {"data": "Remove \\u0000."})
     errors = {}
     for key, rule in wf.fields.items():
         value = data.get(key)
@@ -70,6 +78,14 @@ def check_data(wf: Workflow, data: Any) -> dict[str, Any]:
     if errors:
         raise InvalidInput("Some data fields are not valid.", errors)
     return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
 
 
 def create(session: Session, registry: WorkflowRegistry, actor: Actor, now: datetime, cid: str,

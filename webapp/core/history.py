@@ -1,7 +1,7 @@
 """History and time travel: the timeline, the state at any moment, and reverts."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -43,6 +43,7 @@ def page(session: Session, entity_id: int, limit: int = 50, before_id: int | Non
 def state_at(session: Session, entity_id: int, at: datetime) -> dict[str, Any]:
     """Status and data as they were at ``at``, read from the append-only history."""
     entity = get(session, entity_id)
+    at = _aware(at)
     if at < entity.created_at:
         raise InvalidInput(f"Entity {entity_id} did not exist yet at {at.isoformat()}.",
                            {"at": f"It was created at {entity.created_at.isoformat()}."})
@@ -53,10 +54,20 @@ def state_at(session: Session, entity_id: int, at: datetime) -> dict[str, Any]:
             "as_of": at.isoformat()}
 
 
+def _aware(at: Any) -> datetime:
+    """``at`` as an aware time; a time without a zone is taken as UTC, as stored."""
+    if not isinstance(at, datetime):
+        raise InvalidInput("at must be a time.", {"at": "Use an ISO 8601 time."})
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
 def _replay(rows: list[StatusChange], at: datetime) -> tuple[str | None, dict[str, Any], str | None]:
     status, data, name = None, {}, None
-    for row in rows:
+    for i, row in enumerate(rows):
         if row.created_at > at:
+            if name is None:  # not renamed yet at ``at``: the name the first later rename replaced
+                name = next((r.meta["name"]["before"] for r in rows[i:] if (r.meta or {}).get("name")),
+                            None)
             break
         status = row.new_status
         change = (row.meta or {}).get("data")
@@ -82,7 +93,7 @@ def plan_revert(session: Session, wf: Workflow, entity: Entity, change_id: Any, 
         raise InvalidInput("Give either change_id or at.", {"change_id": "One of change_id or at."})
     if change_id is not None:
         return _undo_change(session, entity, change_id, reason)
-    return _back_to(session, entity, at, reason)  # type: ignore[arg-type]
+    return _back_to(session, entity, _aware(at), reason)
 
 
 def _undo_change(session: Session, entity: Entity, change_id: Any, reason: str) -> Change:
@@ -100,10 +111,16 @@ def _undo_change(session: Session, entity: Entity, change_id: Any, reason: str) 
         raise InvalidTransition(
             f"The status changed again after change {row.id} (now {entity.status}); revert the "
             f"later change first, or revert to a time.")
-    data = _undo_data(entity.data or {}, (row.meta or {}).get("data"))
-    return Change(entity, row.old_status, "revert", "revert", reason,
-                  new_data=data if data != (entity.data or {}) else None,
-                  meta={"reverted_change": row.id, **_data_meta(entity, data)})
+    meta = row.meta or {}
+    data = _undo_data(entity.data or {}, meta.get("data"))
+    renamed = meta.get("name") or {}
+    name = renamed["before"] if renamed and entity.name == renamed["after"] else entity.name
+    # A data-only change is undone in the data alone: the status it was made in may have moved on.
+    status = row.old_status if row.new_status != row.old_status else entity.status
+    if status == entity.status and data == (entity.data or {}) and name == entity.name:
+        raise InvalidInput(f"Nothing of change {row.id} is left to revert: every value it set "
+                           f"has been changed since.", {"change_id": "Nothing would change."})
+    return _revert(entity, status, data, name, reason, {"reverted_change": row.id})
 
 
 def _undo_data(current: dict[str, Any], change: dict[str, Any] | None) -> dict[str, Any]:
@@ -124,15 +141,21 @@ def _undo_data(current: dict[str, Any], change: dict[str, Any] | None) -> dict[s
 
 def _back_to(session: Session, entity: Entity, at: datetime, reason: str) -> Change:
     past = state_at(session, entity.id, at)
-    data = past["data"]
-    if past["status"] == entity.status and data == (entity.data or {}):
+    if (past["status"], past["data"], past["name"]) == (entity.status, entity.data or {}, entity.name):
         raise InvalidInput(f"Entity {entity.id} already looks as it did at {at.isoformat()}.",
                            {"at": "Nothing would change."})
-    return Change(entity, past["status"], "revert", "revert", reason,
-                  new_data=data if data != (entity.data or {}) else None,
-                  meta={"reverted_to": at.isoformat(), **_data_meta(entity, data)})
+    return _revert(entity, past["status"], past["data"], past["name"], reason,
+                   {"reverted_to": at.isoformat()})
 
 
-def _data_meta(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
+def _revert(entity: Entity, status: str, data: dict[str, Any], name: str, reason: str,
+            meta: dict[str, Any]) -> Change:
+    """The revert change; data and name are rewritten only where they differ from now."""
     current = entity.data or {}
-    return {"data": data_diff(current, data)} if data != current else {}
+    if data != current:
+        meta["data"] = data_diff(current, data)
+    if name != entity.name:
+        meta.update(name={"before": entity.name, "after": name}, name_after=name)
+    rewrites = data != current or name != entity.name
+    return Change(entity, status, "revert", "revert", reason,
+                  new_data=data if rewrites else None, meta=meta)

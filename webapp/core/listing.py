@@ -1,12 +1,20 @@
-"""Entity lists: filters, typo-tolerant search and keyset pagination (never a full COUNT)."""
+"""Entity lists: filters, typo-tolerant search, sorting and keyset pagination (never a full COUNT).
+
+Pages are keyset pages over ``(sort key, id)``: a cursor remembers the sort key and id of the
+row it starts after, so the thousandth page costs what the first one does. Sorting by id,
+status or last activity walks an index; sorting by name reads the type's rows and keeps the
+top of them (no index on name yet), which is why the page also offers the id sorts.
+"""
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from webapp.core import search
@@ -16,6 +24,8 @@ from webapp.models import Entity
 LIMIT_MAX = 500
 SORTS = {"id": Entity.id, "name": Entity.name, "status": Entity.status,
          "last_activity_at": Entity.last_activity_at}
+#: How far a list counts its matches before saying "1,000+" instead of a number.
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -28,21 +38,93 @@ class Filters:
     inactive_since: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Sort:
+    """A sort column (a key of SORTS) and a direction; ``-name`` is name, descending."""
+
+    key: str = "id"
+    descending: bool = True
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Sort:
+        if not raw:
+            return cls()
+        key = raw.lstrip("-")
+        if key not in SORTS:
+            raise InvalidInput("Unknown sort.", {"sort": f"Sort by one of: {', '.join(SORTS)}."})
+        return cls(key, raw.startswith("-"))
+
+    @property
+    def token(self) -> str:
+        return ("-" if self.descending else "") + self.key
+
+    def flipped(self) -> Sort:
+        return Sort(self.key, not self.descending)
+
+
+@dataclass
+class Page:
+    rows: list[Entity]
+    next_cursor: str | None
+    prev_cursor: str | None
+    #: The query's words after typo correction ("acne" -> "acme"), for "showing results for".
+    words: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Position:
+    direction: str
+    id: int
+    key: str = "id"
+    value: Any = None
+
+
 def encode_cursor(entity_id: int, direction: str = "next") -> str:
-    return base64.urlsafe_b64encode(f"{direction}:{entity_id}".encode()).decode().rstrip("=")
+    return _b64(f"{direction}:{entity_id}")
+
+
+def _encode_position(row: Entity, direction: str, sort: Sort) -> str:
+    if sort.key == "id":
+        return encode_cursor(row.id, direction)
+    value = getattr(row, sort.key)
+    value = value.isoformat() if isinstance(value, datetime) else value
+    return _b64(json.dumps([direction, row.id, sort.key, value]))
+
+
+def _b64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
+    position = _decode_position(cursor)
+    return (position.direction, position.id) if position else None
+
+
+def _decode_position(cursor: str | None) -> _Position | None:
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        direction, _, value = raw.partition(":")
-        if direction not in ("next", "prev"):
-            raise ValueError(direction)
-        return direction, int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
+        position = _parse_position(raw)
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidInput("That cursor is not valid.", {"cursor": "Use next_cursor as given."}) from exc
+    if position.direction not in ("next", "prev"):
+        raise InvalidInput("That cursor is not valid.", {"cursor": "Use next_cursor as given."})
+    return position
+
+
+def _parse_position(raw: str) -> _Position:
+    if raw.startswith("["):
+        direction, entity_id, key, value = json.loads(raw)
+        if key not in SORTS or key == "id" or not isinstance(entity_id, int):
+            raise ValueError(key)
+        if key == "last_activity_at":
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, str):
+            raise ValueError(value)
+        return _Position(direction, entity_id, key, value)
+    direction, _, value = raw.partition(":")
+    return _Position(direction, int(value))
 
 
 def check_limit(limit: Any, default: int = 50) -> int:
@@ -57,7 +139,33 @@ def check_limit(limit: Any, default: int = 50) -> int:
     return value
 
 
-def query(session: Session, vocabulary: search.Vocabulary, f: Filters) -> Select[tuple[Entity]]:
+def filters_from_params(params: Mapping[str, Any], now: datetime) -> Filters:
+    """Filters from query parameters (type, status, q, parent_id, quiet_days), as the list
+    page and the bulk pages' "all matching" hand-over send them."""
+    quiet = _whole_number(params.get("quiet_days"), "quiet_days", 0, 36500)
+    return Filters(
+        type=(params.get("type") or "").strip() or None,
+        status=(params.get("status") or "").strip() or None,
+        q=(params.get("q") or "").strip()[:200] or None,
+        parent_id=_whole_number(params.get("parent_id"), "parent_id", 1, 2**63 - 1),
+        inactive_since=now - timedelta(days=quiet) if quiet else None,
+    )
+
+
+def _whole_number(raw: Any, name: str, low: int, high: int) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be a whole number.", {name: "Use a whole number."}) from exc
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} is out of range.", {name: f"Use {low} to {high}."})
+    return value
+
+
+def query(session: Session, vocabulary: search.Vocabulary, f: Filters,
+          words: list[str] | None = None) -> Select[tuple[Entity]]:
     stmt = select(Entity)
     if f.type:
         stmt = stmt.where(Entity.type == f.type)
@@ -68,26 +176,93 @@ def query(session: Session, vocabulary: search.Vocabulary, f: Filters) -> Select
     if f.inactive_since is not None:
         stmt = stmt.where(Entity.last_activity_at < f.inactive_since)
     if f.q and f.q.strip():
-        stmt = stmt.where(search.name_filter(session, search.corrected(session, vocabulary, f.q)))
+        words = words if words is not None else search.corrected(session, vocabulary, f.q)
+        stmt = stmt.where(search.name_filter(session, words))
     return stmt
 
 
 def page(session: Session, vocabulary: search.Vocabulary, f: Filters, limit: int = 50,
          cursor: str | None = None) -> tuple[list[Entity], str | None, str | None]:
     """Newest first; returns (rows, next_cursor, prev_cursor)."""
-    stmt = query(session, vocabulary, f)
-    position = decode_cursor(cursor)
-    backwards = position is not None and position[0] == "prev"
-    if position:
-        stmt = stmt.where(Entity.id > position[1] if backwards else Entity.id < position[1])
-    order = Entity.id.asc() if backwards else Entity.id.desc()
-    rows = list(session.scalars(stmt.order_by(order).limit(limit + 1)))
+    found = browse(session, vocabulary, f, Sort(), limit, cursor)
+    return found.rows, found.next_cursor, found.prev_cursor
+
+
+def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: Sort = Sort(),
+           limit: int = 50, cursor: str | None = None) -> Page:
+    """One keyset page in ``sort`` order, with cursors to the pages after and before it."""
+    words = search.corrected(session, vocabulary, f.q) if f.q and f.q.strip() else []
+    position = _decode_position(cursor)
+    if position and position.key != sort.key:
+        raise InvalidInput("That cursor belongs to another sort.", {"cursor": "Start from page one."})
+    backwards = position is not None and position.direction == "prev"
+    walk = sort.flipped() if backwards else sort
+    stmt = _after(query(session, vocabulary, f, words), walk, position)
+    rows = list(session.scalars(stmt.order_by(*_order(walk)).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
         rows.reverse()
     has_next = (more and not backwards) or (backwards and bool(rows))
     has_prev = position is not None and (not backwards or more)
-    next_cursor = encode_cursor(rows[-1].id) if rows and has_next else None
-    prev_cursor = encode_cursor(rows[0].id, "prev") if rows and has_prev else None
-    return rows, next_cursor, prev_cursor
+    return Page(rows,
+                _encode_position(rows[-1], "next", sort) if rows and has_next else None,
+                _encode_position(rows[0], "prev", sort) if rows and has_prev else None,
+                words)
+
+
+def _order(sort: Sort) -> list[Any]:
+    columns = [SORTS[sort.key]] if sort.key == "id" else [SORTS[sort.key], Entity.id]
+    return [c.desc() if sort.descending else c.asc() for c in columns]
+
+
+def _after(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None) -> Select[tuple[Entity]]:
+    """Rows strictly after ``position`` in ``sort`` order."""
+    if position is None:
+        return stmt
+    if sort.key == "id":
+        return stmt.where(Entity.id < position.id if sort.descending else Entity.id > position.id)
+    column = SORTS[sort.key]
+    row, mark = tuple_(column, Entity.id), tuple_(position.value, position.id)
+    # The plain range on the column lets the index seek; the row value makes it exact.
+    if sort.descending:
+        return stmt.where(and_(column <= position.value, row < mark))
+    return stmt.where(and_(column >= position.value, row > mark))
+
+
+def capped_count(session: Session, vocabulary: search.Vocabulary, f: Filters,
+                 cap: int | None = None) -> int:
+    """How many match, counting no further than ``cap + 1`` (so "1,000+" costs 1,001 rows)."""
+    cap = COUNT_CAP if cap is None else cap
+    inner = query(session, vocabulary, f).with_only_columns(Entity.id).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+def iterate(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: Sort = Sort(),
+            batch: int = 1000) -> Iterator[Entity]:
+    """Every matching entity in ``sort`` order, read in keyset batches (for exports)."""
+    cursor = None
+    while True:
+        found = browse(session, vocabulary, f, sort, batch, cursor)
+        for row in found.rows:
+            yield row
+            session.expunge(row)  # keep memory flat over a million rows
+        if not found.next_cursor:
+            return
+        cursor = found.next_cursor
+
+
+def names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Entity names by id, in one query (for parent columns)."""
+    if not ids:
+        return {}
+    return {i: n for i, n in session.execute(select(Entity.id, Entity.name).where(Entity.id.in_(ids)))}
+
+
+def children(session: Session, parent_id: int, child_type: str, limit: int = 10
+             ) -> tuple[list[Entity], int]:
+    """The first children of one type, and how many there are (capped like lists)."""
+    f = Filters(type=child_type, parent_id=parent_id)
+    stmt = select(Entity).where(Entity.type == child_type, Entity.parent_id == parent_id)
+    rows = list(session.scalars(stmt.order_by(Entity.id).limit(limit)))
+    return rows, capped_count(session, search.Vocabulary(), f)

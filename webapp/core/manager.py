@@ -121,12 +121,14 @@ class StateManager:
             before = entities.snapshot(entity)
             change = entities.plan_update(self.workflows.get(session, entity.type), entity,
                                           version, name, data, source)
-            ids = changes.write(session, [change], actor, now, cid) if change else []
+            if change is None:
+                return entity  # nothing changed: nothing to record
+            ids = changes.write(session, [change], actor, now, cid)
             search.add_words(session, [entity.name])
             audit.write(session, [audit.AuditRecord(
                 actor, "entity.update", entity.type, str(entity.id), before=before,
                 after=entities.snapshot(entity), correlation_id=cid)], now)
-        self.bus.publish(_payloads([change] if change else [], ids, actor, cid))
+        self.bus.publish(_payloads([change], ids, actor, cid))
         return entity
 
     def transition(self, session: Session, actor: Actor, entity_id: int, to: Any, *,
@@ -152,8 +154,11 @@ class StateManager:
             entity = changes.lock_entity(session, entity_id)
             wf = self.workflows.get(session, entity.type)
             reactivation = entities.touch(session, wf, entity, now, note)
-            outcome = self.apply(session, reactivation, actor, now, cid, "entity.activity",
+            outcome = self.apply(session, reactivation, actor, now, cid, "entity.reactivate",
                                  message=note)
+            audit.write(session, [audit.AuditRecord(
+                actor, "entity.activity", entity.type, str(entity.id), message=note,
+                correlation_id=cid)], now)
         self.bus.publish(outcome.events)
         return Outcome(entity, outcome.cascaded, cid, outcome.events)
 

@@ -50,8 +50,10 @@ def plan_moves(wf: Workflow, entities: Sequence[Entity], target: str, actor: Act
     """Check every entity's move to ``target``; rules are evaluated once for the whole batch."""
     plan = Plan()
     by_move: dict[str, tuple[Transition, list[Entity]]] = {}
+    ways: dict[str, _Way] = {}  # the workflow's answer depends on the status alone
     for e in entities:
-        move, problem = _find_move(wf, e, target, actor, enforce_roles)
+        way = ways.get(e.status) or ways.setdefault(e.status, _way(wf, e.status, target))
+        move, problem = _find_move(wf, e, target, actor, enforce_roles, way)
         if problem:
             plan.failures[e.id] = problem
         elif move is not None:
@@ -61,23 +63,34 @@ def plan_moves(wf: Workflow, entities: Sequence[Entity], target: str, actor: Act
     return plan
 
 
-def _find_move(wf: Workflow, e: Entity, target: str, actor: Actor,
-               enforce_roles: bool) -> tuple[Transition | None, tuple[str, list[str]] | None]:
+@dataclass(frozen=True)
+class _Way:
+    terminal: bool
+    move: Transition | None
+    allowed: str
+
+
+def _way(wf: Workflow, status: str, target: str) -> _Way:
+    current = wf.states.get(status)
+    allowed = ", ".join(t.target for t in wf.transitions_from(status)) or "nothing"
+    return _Way(bool(current and current.terminal), wf.find(status, target), allowed)
+
+
+def _find_move(wf: Workflow, e: Entity, target: str, actor: Actor, enforce_roles: bool,
+               way: _Way) -> tuple[Transition | None, tuple[str, list[str]] | None]:
     if e.status == target:
         return None, ("invalid_transition", [f"{_label(e)} is already {target}."])
-    current = wf.states.get(e.status)
-    if current and current.terminal:
+    if way.terminal:
         return None, ("invalid_transition",
                       [f"{_label(e)} is {e.status}, a final state; it cannot change any more."])
-    move = wf.find(e.status, target)
+    move = way.move
     if move is None:
-        allowed = ", ".join(t.target for t in wf.transitions_from(e.status)) or "nothing"
         return None, ("invalid_transition",
-                      [f"{_label(e)} cannot go from {e.status} to {target}; from {e.status} it "
-                       f"can go to: {allowed}."])
+                      [(f"{_label(e)} cannot go from {e.status} to {target}; from {e.status} it "
+                       f"can go to: {way.allowed}.")])
     if enforce_roles and move.roles and actor.role not in move.roles:
-        return None, ("forbidden", [f"Only {', '.join(move.roles)} may {move.name} a "
-                                    f"{wf.label.lower()}; you are {actor.role}."])
+        return None, ("forbidden", [(f"Only {', '.join(move.roles)} may {move.name} a "
+                                    f"{wf.label.lower()}; you are {actor.role}.")])
     return move, None
 
 

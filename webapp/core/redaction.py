@@ -10,12 +10,14 @@ DEFAULT_KEY_PATTERNS = (
     "email", "e_mail", "phone", "mobile", "password", "passwd", "secret", "token",
     "api_key", "apikey", "ssn", "social_security", "card", "iban", "cvv",
 )
+# Order matters: a token is masked whole before the digit patterns could cut it in two.
 _VALUE_PATTERNS = [
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
-    re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),  # SSN-like
-    re.compile(r"\b(?:\d[ -]?){13,19}\b"),  # card numbers
+    re.compile(r"(?<![A-Za-z0-9])(?:sk|tok|key)_[A-Za-z0-9_-]{16,}\b"),  # our API tokens and similar
+    re.compile(r"\b\d{3}[- ]\d{2}[- ]\d{4}\b"),  # SSN-like
+    re.compile(r"\b\d(?:[ -]?\d){12,18}\b"),  # card numbers
     re.compile(r"(?:\+\d{1,3}[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b"),  # phone
-    re.compile(r"\b(?:sk|tok|key)_[A-Za-z0-9_-]{16,}\b"),  # our API tokens and similar
+    re.compile(r"\+\d(?:[\s.()-]{0,2}\d){6,14}\b"),  # international phone: +44 20 7946 0958
 ]
 
 
@@ -34,13 +36,16 @@ def redact(value: Any, key_patterns: Iterable[str] = DEFAULT_KEY_PATTERNS) -> An
 def _redact(value: Any, patterns: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
         return {
-            k: REDACTED if _sensitive(str(k), patterns) else _redact(v, patterns)
+            _redact(k, patterns): REDACTED if _sensitive(str(k), patterns) else _redact(v, patterns)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         return [_redact(v, patterns) for v in value]
     if isinstance(value, str):
         return redact_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # A phone or card number sent as a JSON number is still one.
+        return REDACTED if redact_text(str(value)) != str(value) else value
     return value
 
 

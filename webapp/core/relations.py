@@ -48,5 +48,5 @@ def _children(session: Session, parent_ids: list[int], type_: str,
             Entity.parent_id.in_(chunk), Entity.type == type_)
         if states:
             stmt = stmt.where(Entity.status.in_(states))
-        rows.extend(session.execute(stmt).tuples())
+        rows.extend(tuple(row) for row in session.execute(stmt))
     return rows

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from webapp.core.relations import descendants
+from webapp.core.settings import REGISTRY as SETTINGS
 from webapp.core.workflow import RuleSpec
 from webapp.models import Entity
 
@@ -36,14 +37,17 @@ class RuleKind:
     #: Parameter name -> type (int, str, list) for the editor's typed form.
     params: dict[str, type]
     check: Callable[[RuleContext, Sequence[Entity], dict[str, Any]], Failures]
+    #: Checks beyond the parameter types: {parameter: complaint} for values it cannot use.
+    validate: Callable[[dict[str, Any]], dict[str, str]] | None = None
 
 
 RULE_KINDS: dict[str, RuleKind] = {}
 
 
-def rule_kind(name: str, label: str, **params: type):
+def rule_kind(name: str, label: str, validate: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+              **params: type):
     def register(fn: Callable[[RuleContext, Sequence[Entity], dict[str, Any]], Failures]):
-        RULE_KINDS[name] = RuleKind(name, label, params, fn)
+        RULE_KINDS[name] = RuleKind(name, label, params, fn, validate)
         return fn
     return register
 
@@ -61,6 +65,8 @@ def validate_params(spec: RuleSpec) -> dict[str, str]:
             errors[pname] = f"needs a {_type_word(ptype)}"
         elif ptype is int and value < 0:
             errors[pname] = "must not be negative"
+    if not errors and kind.validate:
+        errors = kind.validate(spec.params)
     return errors
 
 
@@ -76,6 +82,16 @@ def evaluate(ctx: RuleContext, rules: Sequence[RuleSpec], entities: Sequence[Ent
         for entity_id, message in kind.check(ctx, entities, spec.params).items():
             failures.setdefault(entity_id, []).append(spec.message or message)
     return failures
+
+
+def plural(n: int, noun: str) -> str:
+    """``2 properties``, ``1 sales rep``: a count and its noun for the sentences users read."""
+    word = noun.replace("_", " ")
+    if n == 1:
+        return f"{n} {word}"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return f"{n} {word[:-1]}ies"
+    return f"{n} {word}{'es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 def _label(entity: Entity) -> str:
@@ -97,12 +113,11 @@ def _min_age(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) ->
 @rule_kind("no_related_in_states", "No related entities in states", path=list, states=list)
 def _no_related(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) -> Failures:
     found = descendants(ctx.session, [e.id for e in entities], p["path"], p["states"])
-    kind = p["path"][-1].replace("_", " ")
     out = {}
     for e in entities:
         if found.get(e.id):
             n, states = len(found[e.id]), " or ".join(p["states"])
-            out[e.id] = (f"{_label(e)} has {n} {kind}{'s' if n != 1 else ''} {states}; "
+            out[e.id] = (f"{_label(e)} has {plural(n, p['path'][-1])} {states}; "
                          f"it cannot go {ctx.target} until {'they are' if n != 1 else 'it is'} resolved.")
     return out
 
@@ -130,7 +145,11 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-@rule_kind("field_condition", "Data field condition", field=str, op=str)
+def _known_op(p: dict[str, Any]) -> dict[str, str]:
+    return {} if p["op"] in _OPS else {"op": f"must be one of {', '.join(_OPS)}"}
+
+
+@rule_kind("field_condition", "Data field condition", _known_op, field=str, op=str)
 def _field_condition(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) -> Failures:
     op, expected, name = _OPS[p["op"]], p.get("value"), p["field"]
     out = {}
@@ -153,7 +172,14 @@ def _comment(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) ->
     return {e.id: f"A comment is required to {ctx.action.replace('_', ' ')}." for e in entities}
 
 
-@rule_kind("cutoff_day", "Day-of-month cutoff from a setting", setting=str)
+def _known_day_setting(p: dict[str, Any]) -> dict[str, str]:
+    setting = SETTINGS.get(p["setting"])
+    if setting is None or setting.type is not int:
+        return {"setting": "is not a known setting (a whole-number day of the month)"}
+    return {}
+
+
+@rule_kind("cutoff_day", "Day-of-month cutoff from a setting", _known_day_setting, setting=str)
 def _cutoff(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) -> Failures:
     cutoff = ctx.settings.get(p["setting"])
     if cutoff is None or ctx.now.day <= cutoff:
@@ -161,3 +187,4 @@ def _cutoff(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) -> 
     message = (f"It is past day {cutoff} of the month (setting {p['setting']}); "
                f"{ctx.action.replace('_', ' ')} is closed until next month.")
     return {e.id: message for e in entities}
+

@@ -51,6 +51,7 @@ def declare(key: str, type_: type, default: Any, description: str, group: str, *
     REGISTRY[key] = Setting(key, type_, default, description, group, **kw)
 
 
+_PLURALS = {"property": "properties", "community": "communities"}
 _GRACE = {"builder": (90, 60), "community": (180, 120), "property": (60, 45), "sales_rep": (60, 45)}
 for _type, (_grace, _warn) in _GRACE.items():
     declare(f"{_type}_grace_period", int, _grace,
@@ -60,7 +61,8 @@ for _type, (_grace, _warn) in _GRACE.items():
             f"Days without activity before a {_type.replace('_', ' ')} is warned.",
             "Grace periods", unit="days", minimum=1, maximum=3650)
     declare(f"{_type}_auto_inactivate", bool, True,
-            f"Let the sweep inactivate quiet {_type.replace('_', ' ')}s.", "Automatic actions")
+            f"Let the sweep inactivate quiet {_PLURALS.get(_type, _type.replace('_', ' ') + 's')}.",
+            "Automatic actions")
 declare("community_limited_availability_threshold", int, 10,
         "A community with this many available properties or fewer becomes limited availability.",
         "Thresholds", unit="properties", minimum=0, maximum=100000)

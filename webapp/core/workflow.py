@@ -236,7 +236,20 @@ def _reference_problems(wf: Workflow, rule_kinds: set[str] | None) -> list[str]:
         for r in t.rules:
             if rule_kinds is not None and r.kind not in rule_kinds:
                 problems.append(f"Transition {t.name!r} uses unknown rule kind {r.kind!r}.")
-    return problems
+    return problems + _follow_up_problems(wf)
+
+
+def _follow_up_problems(wf: Workflow) -> list[str]:
+    """Own states named by cascades, derived statuses and the sweep (a typo would write a
+    status the workflow does not have)."""
+    named = [(f"Cascade on {c.on_enter!r}", c.on_enter) for c in wf.cascades]
+    for d in wf.derived:
+        named += [("A derived status", s) for s in (*d.applies_in, *(to for _, to in d.thresholds))]
+    if wf.sweep:
+        named += [("The sweep", s) for s in (*wf.sweep.from_states, wf.sweep.inactive_state,
+                                             wf.sweep.reactivate_to) if s is not None]
+    return [f"{what} names unknown state {state!r}." for what, state in named
+            if state not in wf.states]
 
 
 def _reachable(wf: Workflow) -> set[str]:

@@ -1,8 +1,49 @@
-"""Background threads: started only from wsgi.py when STATEKEEPER_BACKGROUND=1."""
+"""Background threads: started only from wsgi.py when STATEKEEPER_BACKGROUND=1.
+
+One runner per process: the sweep (under a database lease, so one process at a time sweeps),
+outbox delivery and webhook sending. It stops at interpreter exit (atexit, which also runs
+when a gunicorn worker exits) or when ``stop_background()`` is called.
+"""
 from __future__ import annotations
+
+import atexit
+import threading
 
 from flask import Flask
 
+from webapp.workers import tasks
+from webapp.workers.runner import PeriodicRunner, Task
 
-def start_background(app: Flask) -> None:
-    """Start the sweep and event-delivery workers for this process."""
+_runner: PeriodicRunner | None = None
+_lock = threading.Lock()
+_atexit_registered = False
+
+
+def build_runner(app: Flask) -> PeriodicRunner:
+    return PeriodicRunner(app, [
+        Task("sweep", tasks.SWEEP_CHECK_SECONDS, tasks.sweep_tick),
+        Task("outbox", tasks.OUTBOX_SECONDS, tasks.outbox_tick),
+        Task("webhooks", tasks.WEBHOOK_SECONDS, tasks.webhook_tick),
+    ])
+
+
+def start_background(app: Flask) -> PeriodicRunner:
+    """Start the sweep and event-delivery workers for this process (once)."""
+    global _runner, _atexit_registered
+    with _lock:
+        if _runner is None or not _runner.running:
+            _runner = build_runner(app)
+            _runner.start()
+        if not _atexit_registered:
+            atexit.register(stop_background)
+            _atexit_registered = True
+        return _runner
+
+
+def stop_background(timeout: float = 10.0) -> None:
+    """Stop the workers and wait for the tick in progress (safe to call twice)."""
+    global _runner
+    with _lock:
+        runner, _runner = _runner, None
+    if runner is not None:
+        runner.stop(timeout)

@@ -1,12 +1,14 @@
-"""The landing page: what is where, what changed, what is at risk."""
+"""The landing page: what is where, what changed, what is at risk, and whether events flow."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import func, select
+from flask import Blueprint, current_app, render_template, url_for
 
+from webapp.blueprints.dashboard import chart
+from webapp.core import overview
+from webapp.core.manager import StateManager
 from webapp.extensions import db
-from webapp.models import Entity, StatusChange
 from webapp.permissions import requires
+from webapp.web_context import now
 
 bp = Blueprint("dashboard", __name__)
 
@@ -14,9 +16,19 @@ bp = Blueprint("dashboard", __name__)
 @bp.get("/")
 @requires("view")
 def index():
-    counts = db.session.execute(
-        select(Entity.type, Entity.status, func.count()).group_by(Entity.type, Entity.status)
-        .order_by(Entity.type, Entity.status)
-    ).all()
-    recent = db.session.scalars(select(StatusChange).order_by(StatusChange.id.desc()).limit(15)).all()
-    return render_template("dashboard/index.html", counts=counts, recent=recent)
+    sm = StateManager.get_instance()
+    workflows = sm.workflows.all(db.session)
+    counts, counted_at = overview.status_counts(db.session, now())
+    risk, _ = overview.at_risk(db.session, workflows, sm.settings.all(db.session), now())
+    latest, real = overview.last_sweeps(db.session)
+    return render_template(
+        "dashboard/index.html", charts=chart.build(counts, workflows), counted_at=counted_at,
+        empty=not counts, risk=risk, risk_cap=overview.RISK_CAP, ttl=overview.TTL_SECONDS,
+        recent=overview.recent_changes(db.session), latest_sweep=latest, real_sweep=real,
+        health=overview.delivery_health(db.session), chart_size=chart, now=now(),
+        sweeps_url=_url_if_built("sweeps.index"), events_url=_url_if_built("events.index"))
+
+
+def _url_if_built(endpoint: str) -> str | None:
+    """Link to another area's page once that page exists."""
+    return url_for(endpoint) if endpoint in current_app.view_functions else None

@@ -1,14 +1,33 @@
-"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+"""Operations endpoints: liveness, readiness, Prometheus metrics.
+
+Registering this blueprint also switches on what the endpoints report about: request ids and
+JSON logs, metrics hooks, and the search rate limit (see ``_observe``).
+"""
 from __future__ import annotations
 
+import logging
+import os
+
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from flask.blueprints import BlueprintSetupState
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
+from webapp import logging as json_logging
+from webapp import metrics as app_metrics
+from webapp import ratelimits
 from webapp.extensions import db, limiter
 from webapp.permissions import PUBLIC, requires
 
 bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.record_once
+def _observe(state: BlueprintSetupState) -> None:
+    json_logging.init_app(state.app)
+    app_metrics.init_app(state.app)
+    ratelimits.init_app(state.app)
 
 
 @bp.get("/healthz")
@@ -22,18 +41,46 @@ def healthz():
 @requires(PUBLIC)
 @limiter.exempt
 def readyz():
-    checks = {"database": _check_database(), "redis": _check_redis()}
+    checks = {"database": _check_database(), "redis": _check_redis(), "settings": _check_settings()}
     ready = all(v in ("ok", "not configured") for v in checks.values())
-    return jsonify({"status": "ready" if ready else "not ready", "checks": checks}), (
-        200 if ready else 503
-    )
+    if not ready:
+        log.warning("not ready: %s", ", ".join(f"{k} {v}" for k, v in checks.items()))
+    limits = "redis" if checks["redis"] == "ok" else "in-process"
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "rate_limits": limits}
+    if checks["redis"] not in ("ok", "not configured"):
+        body["warnings"] = ["Redis is unreachable: rate limits are counted per process until "
+                            "it is back, so each process allows the full limit."]
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.get("/metrics")
 @requires(PUBLIC)
 @limiter.exempt
 def metrics():
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    """This process's registry, or under gunicorn's several workers (PROMETHEUS_MULTIPROC_DIR
+    set) every worker's counters merged, plus the database figures."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(app_metrics.DatabaseCollector())
+    return registry
+
+
+def _check_settings() -> str:
+    """Settings unreadable means every process runs on last known values or defaults."""
+    from webapp.core.manager import StateManager
+
+    store = StateManager.get_instance().settings
+    store.all(db.session)
+    db.session.rollback()
+    return f"fallback: {store.last_error}" if store.last_error else "ok"
 
 
 def _check_database() -> str:

@@ -1,4 +1,6 @@
-"""The sweeps pages."""
+"""The sweeps pages: run history, run now (dry-run preview first), forecasts."""
 from flask import Blueprint
 
 bp = Blueprint("sweeps", __name__, url_prefix="/sweeps")
+
+from webapp.blueprints.sweeps import views  # noqa: F401  (routes register on bp)

@@ -1,4 +1,7 @@
-"""The workflows pages."""
+"""The workflows pages: diagram and tables for everyone, the rule and cascade editor for
+config editors and admins."""
 from flask import Blueprint
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
+
+from webapp.blueprints.workflows import editor, views  # noqa: F401  (registers routes)

@@ -1,0 +1,112 @@
+"""How fast the entity list, search and dashboard answer at scale (SQLite, Flask test client).
+
+    .venv/bin/python bench/list_page.py 200000        # seeds a temporary database, then times
+    .venv/bin/python bench/list_page.py 1000000 --runs 20
+
+Each figure is the median of ``--runs`` requests (after one warm-up request), measured in
+process, so it is the server's time without the network. Not part of ``make test``.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flask_migrate import upgrade
+
+from config import TestConfig
+from webapp import create_app
+from webapp.core import accounts, overview, packs, seed
+from webapp.core.actor import SYSTEM
+from webapp.core.manager import StateManager
+from webapp.core.transactions import write_transaction
+from webapp.extensions import db
+from webapp.models import utcnow
+
+PASSWORD = "bench-password-42"
+
+
+def build(size: int, folder: Path):
+    config = type("BenchConfig", (TestConfig,), {"INSTANCE_DIR": folder, "TESTING": False})
+    app = create_app(config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'bench.db'}",
+                     RATELIMIT_STORAGE_URI="memory://", CLOCK=utcnow)
+    with app.app_context():
+        upgrade()
+        sm = StateManager.get_instance()
+        with write_transaction(db.session):
+            packs.install_packs(db.session, sm.workflows, SYSTEM, utcnow())
+            accounts.create_user(db.session, "bench", "admin", PASSWORD)
+        started = time.perf_counter()
+        counts = seed.seed(db.session, sm.workflows.all(db.session), size, utcnow())
+        print(f"seeded {sum(counts.values()):,} entities in {time.perf_counter() - started:.1f} s "
+              f"(property: {counts.get('property', 0):,})")
+    return app
+
+
+def sign_in(client) -> None:
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").text).group(1)
+    answer = client.post("/login", data={"csrf_token": token, "username": "bench",
+                                         "password": PASSWORD})
+    assert answer.status_code == 302, answer.text
+
+
+def median_ms(client, url: str, runs: int, headers: dict | None = None, before=None) -> float:
+    client.get(url, headers=headers)  # warm-up: caches, vocabulary, SQLite pages
+    times = []
+    for _ in range(runs):
+        if before:
+            before()
+        started = time.perf_counter()
+        answer = client.get(url, headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, (url, answer.status_code)
+    return statistics.median(times)
+
+
+def deep_cursor(client, url: str, pages: int) -> str:
+    """The address of the page ``pages`` Next clicks into the list."""
+    for _ in range(pages):
+        url = re.search(r'rel="next" href="([^"]+)"', client.get(url).text).group(1)
+        url = url.replace("&amp;", "&")
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("size", type=int, nargs="?", default=200_000)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        app = build(args.size, Path(folder))
+        client = app.test_client()
+        sign_in(client)
+        htmx = {"HX-Request": "true"}
+        cases = [
+            ("list, first page (property)", "/entities/?type=property", None),
+            ("list, 20 pages deep", deep_cursor(client, "/entities/?type=property", 20), None),
+            ("list, filtered by status", "/entities/?type=property&status=pending", None),
+            ("list, quiet for 60+ days", "/entities/?type=property&quiet_days=60", None),
+            ("list, sorted by last activity", "/entities/?type=property&sort=last_activity_at", None),
+            ("list, sorted by name", "/entities/?type=property&sort=name", None),
+            ("search as you type (htmx rows)", "/entities/?type=property&q=maple+lane", htmx),
+            ("search, misspelt", "/entities/?type=property&q=mapel+lnae", htmx),
+            ("search, one common word", "/entities/?type=property&q=street", htmx),
+            ("search, builder name", "/entities/?type=builder&q=acme+homes", htmx),
+            ("entity page", "/entities/1", None),
+            ("dashboard, cached counts", "/", None),
+        ]
+        print(f"\nmedian of {args.runs} requests, {args.size:,} entities requested:")
+        for label, url, headers in cases:
+            print(f"  {label:34} {median_ms(client, url, args.runs, headers):8.1f} ms")
+        uncached = median_ms(client, "/", max(3, args.runs // 4), before=overview.CACHE.clear)
+        print(f"  {'dashboard, counts recomputed':34} {uncached:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Sweep speed: 1,000,000 real-estate entities of which 100,000 are past their grace period.
+
+Seeds (set-based, no history) into the production schema: builders, communities, properties and
+sales reps in the proportions of the demo data, every one old enough for the workflow's rules;
+100,000 of them quiet past their type's grace period (to be made inactive) and 50,000 past the
+warning period only (to be warned). Then measures, with the caches warm as in a server:
+(a) a dry run (what the sweeps page previews and the forecast runs),
+(b) the real run: lease, 100,000 inactivations through the StateManager's plan/apply in
+    chunks of 2,000 (rule checks, entities, history, outbox, one audit row per chunk), 50,000
+    warnings (warned_at + one EntityWarned event each), the SweepRun record,
+(c) the same sweep again (idempotent: nothing is due, only the index reads remain).
+Run with ``python -m bench sweep [--entities N] [--due N] [--postgres]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+ENTITIES, DUE, WARNED = 1_000_000, 100_000, 50_000
+#: Share of the entities per type (as the demo data), with (grace, warning) days.
+TYPES = {"builder": (0.02, 90, 60), "community": (0.08, 180, 120), "property": (0.80, 60, 45),
+         "sales_rep": (0.10, 60, 45)}
+WATCHED = {"builder": "active", "community": "active", "property": "available",
+           "sales_rep": "active"}
+CHUNK = 50_000
+
+
+def _schema(engine) -> None:
+    """The production schema: the models' tables plus the search index of migration 0002."""
+    import importlib.util
+
+    from webapp.models import Base
+
+    Base.metadata.create_all(engine)
+    path = Path(__file__).resolve().parents[1] / "migrations/versions/0002_search_index.py"
+    spec = importlib.util.spec_from_file_location("search_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    statements = migration.SQLITE_UP if engine.dialect.name == "sqlite" else migration.PG_UP
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+_COLUMNS = ("id", "type", "name", "status", "version", "data", "last_activity_at",
+            "status_changed_at", "created_at", "updated_at")
+
+
+def _rows(total: int, due: int, warned: int, now: datetime, sqlite: bool):
+    """Entity rows as tuples: ``due`` quiet past grace, ``warned`` past warning only, the rest
+    recent. Times are naive UTC (as the models store them); SQLite gets its text form."""
+    rnd = random.Random(7)
+    kinds = ["due"] * due + ["warn"] * warned + ["fresh"] * (total - due - warned)
+    rnd.shuffle(kinds)
+    stamp = (lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite else (lambda t: t)
+    now = now.replace(tzinfo=None)
+    born = stamp(now - timedelta(days=800))
+    n = 0
+    for type_, (share, grace, warning) in TYPES.items():
+        for _ in range(round(total * share)):
+            kind = kinds[n] if n < len(kinds) else "fresh"
+            n += 1
+            quiet = {"due": rnd.uniform(grace, grace + 300), "warn": rnd.uniform(warning, grace - 1),
+                     "fresh": rnd.uniform(0, warning - 1)}[kind]
+            yield (n, type_, f"{type_} {n}", WATCHED[type_], 1, "{}",
+                   stamp(now - timedelta(days=quiet)), born, born, born)
+
+
+def seed(url: str, total: int, due: int, warned: int, now: datetime) -> None:
+    """The schema, the packs, and the entities through the raw driver (seeding is not timed)."""
+    from webapp.core import packs
+    from webapp.core.actor import SYSTEM
+    from webapp.core.manager import StateManager
+    from webapp.core.transactions import write_transaction
+    from webapp.models.engine import configure_engines
+
+    configure_engines()
+    engine = create_engine(url)
+    _schema(engine)
+    with Session(engine) as session, write_transaction(session):
+        packs.install_packs(session, StateManager().workflows, SYSTEM, now)
+    sqlite = engine.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    statement = (f"INSERT INTO entities ({', '.join(_COLUMNS)}) "
+                 f"VALUES ({', '.join([mark] * len(_COLUMNS))})")
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        rows = list(_rows(total, due, warned, now, sqlite))
+        for start in range(0, len(rows), CHUNK):
+            if sqlite:
+                cursor.execute("BEGIN")
+            cursor.executemany(statement, rows[start:start + CHUNK])
+            raw.commit()
+        if not sqlite:
+            cursor.execute("SELECT setval(pg_get_serial_sequence('entities', 'id'), %s)", (total,))
+            raw.commit()
+            raw.autocommit = True
+            cursor.execute("ANALYZE")
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+def measure(url: str, now: datetime) -> dict[str, object]:
+    from webapp.core import sweep_runs
+    from webapp.core.manager import StateManager
+    from webapp.core.sweep import sweep
+    from webapp.models.engine import configure_engines
+
+    configure_engines()
+    engine = create_engine(url)
+    sm = StateManager(clock=lambda: now)
+    with Session(engine) as session:
+        sm.workflows.all(session), sm.settings.all(session)  # warm caches, as in a server
+        session.rollback()
+        dry, dry_s = _timed(lambda: sweep(session, sm, now, dry_run=True))
+        real, real_s = _timed(lambda: sweep_runs.run(session, sm, lambda: now))
+        again, again_s = _timed(lambda: sweep_runs.run(session, sm, lambda: now))
+    engine.dispose()
+    assert (dry.inactivated, dry.warned) == (real.inactivated, real.warned), "dry != real"
+    assert again.inactivated == again.warned == 0, "the second sweep should find nothing"
+    return {"dry": dry, "dry_s": dry_s, "real": real, "real_s": real_s, "again_s": again_s}
+
+
+def _timed(fn):
+    """(result, wall seconds, CPU seconds of this process -- SQLite runs in it)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return result, (time.perf_counter() - start, time.process_time() - cpu)
+
+
+def report(name: str, total: int, r: dict) -> None:
+    real = r["real"]
+    print(f"{name}: {total:,} entities ({real.scanned:,} watched), sweep at one moment")
+    dry, done = r["dry"], real.inactivated + real.warned
+    print(f"  (a) dry run            : {_secs(r['dry_s'])}  ({dry.inactivated:,} would go "
+          f"inactive, {dry.warned:,} would be warned)")
+    print(f"  (b) real run           : {_secs(r['real_s'])}  ({real.inactivated:,} made inactive, "
+          f"{real.warned:,} warned, {real.refused:,} refused; "
+          f"{done / r['real_s'][0]:,.0f} entities/s)")
+    print(f"  (c) again, nothing due : {_secs(r['again_s'])}")
+    print(f"  load average now       : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def _secs(t: tuple[float, float]) -> str:
+    return f"{t[0]:6.1f} s wall, {t[1]:6.1f} s CPU in this process"
+
+
+def run_on(name: str, url: str, args: argparse.Namespace) -> None:
+    from webapp.models import utcnow
+
+    now = utcnow()
+    started = time.perf_counter()
+    seed(url, args.entities, args.due, args.warned, now)
+    print(f"{name}: seeded {args.entities:,} entities in {time.perf_counter() - started:.0f} s")
+    report(name, args.entities, measure(url, now))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench sweep", description=__doc__.split("\n")[0])
+    parser.add_argument("--entities", type=int, default=ENTITIES)
+    parser.add_argument("--due", type=int, default=DUE)
+    parser.add_argument("--warned", type=int, default=WARNED)
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--dir", default=None, help="where the SQLite file goes (default: temp)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sk-bench-sweep-", dir=args.dir) as tmp:
+        run_on("SQLite", f"sqlite:///{Path(tmp) / 'sweep.db'}", args)
+    if args.postgres:
+        _postgres(args)
+    return 0
+
+
+def _postgres(args: argparse.Namespace) -> None:
+    from tests.services import ServiceUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except ServiceUnavailable as exc:
+        print(f"PostgreSQL: skipped ({exc})")
+        return
+    try:
+        run_on("PostgreSQL", server.create_database("bench_sweep"), args)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Shared browser fixtures: one Chromium per module, a page per test that fails on script errors."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import services
+from tests.factories import PASSWORD
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        options = services.chromium_launch_options()
+    except services.ServiceUnavailable as exc:
+        pytest.skip(str(exc))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**options)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and "status of 4" not in msg.text else None)
+    yield page
+    context.close()
+    assert errors == []  # no script errors, no CSP violations
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a full-page screenshot into test-artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    # caret="initial": hiding the caret would inject an inline style, which the CSP refuses.
+    page.screenshot(path=ARTIFACTS / name, full_page=True, caret="initial")
+
+
+def sign_in(page: Any, base_url: str, username: str) -> None:
+    page.goto(base_url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base_url + "/")

@@ -1,0 +1,122 @@
+"""Entity lists in the core: keyset pages in every sort order, capped counts, batched reads,
+on SQLite and on PostgreSQL (row-value comparisons, timestamps in cursors)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.factories import make_entity, make_manager
+from webapp.core import listing
+from webapp.core.errors import InvalidInput
+
+NAMES = ["Charlie", "Alpha", "Golf", "Bravo", "Echo", "Delta", "Foxtrot", "Alpha"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_session(request):
+    return request.getfixturevalue("session" if request.param == "sqlite" else "pg_session")
+
+
+@pytest.fixture
+def reps(db_session, clock, admin):
+    """Sales reps named NAMES (two Alphas), each a day quieter than the one before."""
+    manager = make_manager(db_session, clock, admin)
+    made = [make_entity(manager, db_session, admin, "sales_rep", name,
+                        last_activity_at=clock() - timedelta(days=i))
+            for i, name in enumerate(NAMES)]
+    return manager, [e.id for e in made]
+
+
+def walk(session, manager, sort: str, limit: int = 3, direction: str = "next") -> list[list[int]]:
+    """Every page, following next cursors (or, from the last page, prev cursors)."""
+    f, order = listing.Filters(type="sales_rep"), listing.Sort.parse(sort)
+    page = listing.browse(session, manager.vocabulary, f, order, limit)
+    pages = [[e.id for e in page.rows]]
+    while page.next_cursor:
+        page = listing.browse(session, manager.vocabulary, f, order, limit, page.next_cursor)
+        pages.append([e.id for e in page.rows])
+    if direction == "prev":
+        pages = [pages[-1]]
+        while page.prev_cursor:
+            page = listing.browse(session, manager.vocabulary, f, order, limit, page.prev_cursor)
+            pages.append([e.id for e in page.rows])
+    return pages
+
+
+@pytest.mark.parametrize("sort", ["id", "-id", "name", "-name", "status", "last_activity_at",
+                                  "-last_activity_at"])
+def test_pages_in_any_order_cover_every_row_once_in_order(db_session, reps, sort):
+    manager, ids = reps
+    rows = {i: n for i, n in zip(ids, NAMES, strict=True)}
+    key = {"id": lambda i: i, "name": lambda i: (rows[i], i), "status": lambda i: ("active", i),
+           "last_activity_at": lambda i: (-ids.index(i), i)}[sort.lstrip("-")]
+
+    pages = walk(db_session, manager, sort)
+
+    assert [len(p) for p in pages] == [3, 3, 2]
+    assert [i for p in pages for i in p] == sorted(ids, key=key, reverse=sort.startswith("-"))
+
+
+@pytest.mark.parametrize("sort", ["name", "-last_activity_at", "-id"])
+def test_previous_cursors_walk_back_over_the_same_pages(db_session, reps, sort):
+    manager, _ = reps
+
+    forward = walk(db_session, manager, sort)
+    backward = walk(db_session, manager, sort, direction="prev")
+
+    assert backward == list(reversed(forward))
+
+
+def test_a_cursor_of_another_sort_is_refused(db_session, reps):
+    manager, _ = reps
+    f = listing.Filters(type="sales_rep")
+    page = listing.browse(db_session, manager.vocabulary, f, listing.Sort.parse("name"), 3)
+
+    with pytest.raises(InvalidInput, match="another sort"):
+        listing.browse(db_session, manager.vocabulary, f, listing.Sort.parse("-id"), 3,
+                       page.next_cursor)
+
+
+def test_the_count_stops_just_past_the_cap(db_session, reps):
+    manager, _ = reps
+    f = listing.Filters(type="sales_rep")
+
+    assert listing.capped_count(db_session, manager.vocabulary, f, cap=5) == 6
+    assert listing.capped_count(db_session, manager.vocabulary, f, cap=100) == len(NAMES)
+
+
+def test_iterate_reads_every_match_in_batches(db_session, reps):
+    manager, ids = reps
+
+    found = list(listing.iterate(db_session, manager.vocabulary, listing.Filters(type="sales_rep"),
+                                 listing.Sort.parse("name"), batch=3))
+
+    assert sorted(e.id for e in found) == sorted(ids)
+    assert [e.name for e in found] == sorted(NAMES)
+
+
+def test_filters_from_parameters_turn_quiet_days_into_a_time(clock):
+    f = listing.filters_from_params({"type": "builder", "quiet_days": "30", "parent_id": "7",
+                                     "q": "  acme  ", "status": ""}, clock())
+
+    assert (f.type, f.status, f.q, f.parent_id) == ("builder", None, "acme", 7)
+    assert f.inactive_since == clock() - timedelta(days=30)
+
+
+@pytest.mark.parametrize("params, field", [({"quiet_days": "soon"}, "quiet_days"),
+                                           ({"parent_id": "0"}, "parent_id"),
+                                           ({"parent_id": "1.5"}, "parent_id")])
+def test_bad_filter_parameters_name_the_field(clock, params, field):
+    with pytest.raises(InvalidInput) as err:
+        listing.filters_from_params(params, clock())
+
+    assert field in err.value.fields
+
+
+@pytest.mark.parametrize("cursor", ["bm9wZQ", "WyJuZXh0IiwgMSwgIm5hbWUiLCAxXQ", "%%%"])
+def test_a_forged_cursor_is_bad_input(db_session, reps, cursor):
+    manager, _ = reps
+    with pytest.raises(InvalidInput, match="cursor"):
+        listing.browse(db_session, manager.vocabulary, listing.Filters(type="sales_rep"),
+                       listing.Sort.parse("name"), 3, cursor)

@@ -1,0 +1,156 @@
+"""Bulk pages: selection -> action -> dry-run preview -> run (or background job) -> result -> undo."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from flask import current_app, make_response, redirect, render_template, request, url_for
+
+from webapp import htmx
+from webapp.blueprints.bulk import bp
+from webapp.blueprints.bulk.forms import ACTIONS, Selection, parse_action, parse_selection
+from webapp.blueprints.bulk.jobs import runner
+from webapp.core import bulk, bulk_jobs, bulk_plans
+from webapp.core.bulk import BulkRequest
+from webapp.core.errors import InvalidInput
+from webapp.core.manager import StateManager
+from webapp.extensions import db
+from webapp.permissions import requires
+from webapp.web_context import current_actor, now
+
+#: Failures listed on a result page (the counts cover the rest).
+FAILURES_SHOWN = 500
+
+
+def _sm() -> StateManager:
+    return StateManager.get_instance()
+
+
+def _threshold() -> int:
+    return current_app.config.get("BULK_JOB_THRESHOLD", bulk_jobs.JOB_THRESHOLD)
+
+
+@bp.get("/")
+@requires("operate")
+def index():
+    runner().recover()
+    return render_template("bulk/index.html", operations=bulk_jobs.recent(db.session))
+
+
+@bp.get("/new")
+@requires("operate")
+def new():
+    if not request.args:
+        return render_template("bulk/new.html", selection=None, types=_sm().workflows.all(db.session))
+    selection = parse_selection(request.args)
+    return render_template("bulk/new.html", **_form_context(selection))
+
+
+def _form_context(selection: Selection, **extra: Any) -> dict[str, Any]:
+    ids = selection.resolve(db.session, _sm().vocabulary, now())
+    workflows = _sm().workflows.all(db.session)
+    types = [workflows[t] for t in bulk_plans.types_of(db.session, ids) if t in workflows]
+    return {"selection": selection, "count": len(ids), "workflows": types,
+            "large": len(ids) > _threshold(), "actions": ACTIONS, "form": request.form,
+            "chunk": current_app.config.get("BULK_JOB_CHUNK", bulk_jobs.JOB_CHUNK), **extra}
+
+
+@bp.post("/preview")
+@requires("operate")
+def preview():
+    selection = parse_selection(request.form)
+    context = _form_context(selection)
+    try:
+        req = parse_action(request.form, selection.resolve(db.session, _sm().vocabulary, now()),
+                           context["large"])
+    except InvalidInput as err:
+        return _preview_page(context, errors=err.fields or {"action": err.message})
+    watermark = bulk.last_change_id(db.session)
+    result = bulk.run(db.session, _sm(), current_actor(), _dry(req), "")
+    return _preview_page(context, result=result, req=req, since=watermark,
+                         reasons=bulk_plans.reasons(result.failure_details))
+
+
+def _dry(req: BulkRequest) -> BulkRequest:
+    return replace(req, dry_run=True)
+
+
+def _preview_page(context: dict[str, Any], **preview: Any):
+    status = 400 if preview.get("errors") and not htmx.is_htmx() else 200
+    template = "bulk/_preview.html" if htmx.is_htmx() else "bulk/new.html"
+    return render_template(template, **context, **preview), status
+
+
+@bp.post("/run")
+@requires("operate")
+def run():
+    selection = parse_selection(request.form)
+    ids = selection.resolve(db.session, _sm().vocabulary, now())
+    large = len(ids) > _threshold()
+    try:
+        req = parse_action(request.form, ids, large)
+    except InvalidInput as err:
+        return _preview_page(_form_context(selection), errors=err.fields or {"action": err.message})
+    return redirect(url_for("bulk.show", cid=_start(req, large)), 303)
+
+
+def _start(req: BulkRequest, large: bool) -> str:
+    """Run now, or queue a background job for a large selection; the operation's id."""
+    cid = str(uuid.uuid4())
+    if large:
+        bulk_jobs.queue(db.session, _sm(), current_actor(), req, cid)
+        runner().submit(cid)
+    else:
+        if req.operation != "undo":
+            bulk.check_limits(db.session, _sm(), req)
+        bulk.run(db.session, _sm(), current_actor(), req, cid)
+    return cid
+
+
+@bp.get("/<cid>")
+@requires("operate")
+def show(cid: str):
+    op = bulk_jobs.get(db.session, cid)
+    return render_template("bulk/show.html", **_show_context(op))
+
+
+def _show_context(op: Any) -> dict[str, Any]:
+    stored = op.result or {}
+    failures = {int(k): v for k, v in list(stored.get("failure_details", {}).items())}
+    return {"op": op, "running": op.state in ("queued", "running"),
+            "result": bulk_jobs.result_of(op), "rows": stored.get("rows", []),
+            "failures": list(failures.items())[:FAILURES_SHOWN],
+            "reasons": bulk_plans.reasons(failures), "error": stored.get("error"),
+            "undoable": op.operation_type != "undo" and op.successful_items > 0
+            and op.state == "done"}
+
+
+@bp.get("/<cid>/progress")
+@requires("operate")
+def progress(cid: str):
+    op = bulk_jobs.get(db.session, cid)
+    if op.state in ("queued", "running"):
+        return render_template("bulk/_progress.html", op=op)
+    response = make_response("", 200)
+    return htmx.redirect(response, url_for("bulk.show", cid=cid))
+
+
+@bp.get("/<cid>/undo")
+@requires("revert")
+def undo_preview(cid: str):
+    op = bulk_jobs.get(db.session, cid)
+    req = bulk_jobs.undo_request(db.session, current_actor(), cid, dry_run=True)
+    result = bulk.run(db.session, _sm(), current_actor(), req, "")
+    context = {"op": op, "result": result, "large": len(req.ids) > _threshold(),
+               "reasons": bulk_plans.reasons(result.failure_details)}
+    template = "bulk/_undo_preview.html" if htmx.is_htmx() else "bulk/undo.html"
+    return render_template(template, **context)
+
+
+@bp.post("/<cid>/undo")
+@requires("revert")
+def undo(cid: str):
+    comment = (request.form.get("comment") or "").strip()[:2000] or None
+    req = bulk_jobs.undo_request(db.session, current_actor(), cid, dry_run=False, comment=comment)
+    return redirect(url_for("bulk.show", cid=_start(req, len(req.ids) > _threshold())), 303)

@@ -1,0 +1,142 @@
+"""The entity list: filters, live search, sorting, keyset pages, bulk hand-over, CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, render_template, request, stream_with_context, url_for
+
+from webapp.blueprints.entities import bp
+from webapp.blueprints.entities.common import bulk_available, manager, workflows
+from webapp.core import listing
+from webapp.core.errors import InvalidInput
+from webapp.core.workflow import Workflow
+from webapp.extensions import db
+from webapp.htmx import is_htmx
+from webapp.models import Entity
+from webapp.permissions import requires
+from webapp.web_context import now
+
+PAGE_SIZE = 50
+#: The query parameters that make a filter (what "select all matching" hands to the bulk pages).
+FILTER_PARAMS = ("type", "status", "q", "parent_id", "quiet_days")
+#: Sortable columns: (parameter, heading).
+COLUMNS = (("id", "ID"), ("name", "Name"), ("status", "Status"),
+           ("last_activity_at", "Last activity"))
+
+
+@dataclass
+class ListView:
+    """One list request, parsed: what the templates and the export need."""
+
+    workflow: Workflow
+    filters: listing.Filters
+    sort: listing.Sort
+    cursor: str | None
+    params: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    notice: str | None = None
+
+    def url(self, endpoint: str = "entities.index", **changes: Any) -> str:
+        """This list's address with some parameters changed (None drops one)."""
+        args = {k: v for k, v in {**self.params, "sort": self.sort.token, **changes}.items()
+                if v not in (None, "")}
+        return url_for(endpoint, **args)
+
+    def sort_url(self, key: str) -> str:
+        descending = not self.sort.descending if self.sort.key == key else key == "id"
+        return self.url(sort=("-" if descending else "") + key, cursor=None)
+
+
+def parse_list(args: Mapping[str, str], known: Mapping[str, Workflow]) -> ListView:
+    """The list's parameters; a wrong value becomes a field error, never a 500."""
+    type_ = args.get("type") or next(iter(known), "")
+    if type_ not in known:
+        raise InvalidInput(f"Unknown entity type {type_!r}.",
+                           {"type": f"Choose one of: {', '.join(known)}."})
+    params = {k: (args.get(k) or "").strip() for k in FILTER_PARAMS} | {"type": type_}
+    notice = None
+    if params["status"] and params["status"] not in known[type_].states:
+        notice = f"{known[type_].label} has no status {params['status']!r}; showing every status."
+        params["status"] = ""
+    view = ListView(known[type_], listing.Filters(type=type_), listing.Sort(), None, params,
+                    notice=notice)
+    try:
+        view.filters = listing.filters_from_params(params, now())
+        view.sort = listing.Sort.parse(args.get("sort") or "-id")
+        view.cursor = args.get("cursor") or None
+    except InvalidInput as err:
+        view.errors = err.fields or {"q": err.message}
+    return view
+
+
+@bp.get("/")
+@requires("view")
+def index():
+    known = workflows()
+    if not known:
+        return render_template("entities/index.html", view=None)
+    view = parse_list(request.args, known)
+    context = _results(view, known)
+    template = "entities/_rows.html" if is_htmx() else "entities/index.html"
+    return render_template(template, **context), 400 if view.errors else 200
+
+
+def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
+    found, total = listing.Page([], None, None), 0
+    if not view.errors:
+        try:
+            found = listing.browse(db.session, manager().vocabulary, view.filters, view.sort,
+                                   PAGE_SIZE, view.cursor)
+            total = listing.capped_count(db.session, manager().vocabulary, view.filters)
+        except InvalidInput as err:
+            view.errors = err.fields or {"cursor": err.message}
+    categories = {name: state.category for name, state in view.workflow.states.items()}
+    return {"view": view, "page": found, "total": total, "cap": listing.COUNT_CAP,
+            "types": known, "columns": COLUMNS, "categories": categories, "now": now(),
+            "bulk": bulk_available(), "parents": _parents(found.rows)}
+
+
+def _parents(rows: Iterable[Entity]) -> dict[int, str]:
+    return listing.names(db.session, {r.parent_id for r in rows if r.parent_id})
+
+
+@bp.get("/export.csv")
+@requires("view")
+def export():
+    view = parse_list(request.args, workflows())
+    if view.errors:
+        raise InvalidInput("The filter is not valid.", view.errors)
+    rows = listing.iterate(db.session, manager().vocabulary, view.filters, view.sort)
+    filename = f"{view.filters.type}-entities.csv"
+    return Response(stream_with_context(csv_lines(rows)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+CSV_COLUMNS = ("id", "type", "name", "status", "version", "parent_id", "last_activity_at",
+               "status_changed_at", "created_at", "updated_at", "data")
+
+
+def csv_lines(rows: Iterable[Entity]) -> Iterator[str]:
+    """The CSV text, a line at a time, so a million rows never sit in memory at once."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for e in rows:
+        writer.writerow([e.id, e.type, _cell(e.name), e.status, e.version, e.parent_id or "",
+                         e.last_activity_at.isoformat(), e.status_changed_at.isoformat(),
+                         e.created_at.isoformat(), e.updated_at.isoformat(),
+                         _cell(json.dumps(e.data or {}, sort_keys=True, default=str))])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    # A spreadsheet would run a name like "=HYPERLINK(...)" as a formula: make it plain text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,122 @@
+"""An entity's page and the panels it is made of (each also served alone for HTMX swaps)."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import render_template, request
+
+from webapp.blueprints.entities import bp
+from webapp.blueprints.entities.common import manager, workflows
+from webapp.blueprints.entities.forms import EditForm
+from webapp.core import history, listing
+from webapp.core.errors import InvalidInput
+from webapp.extensions import db
+from webapp.htmx import is_htmx
+from webapp.models import Entity
+from webapp.permissions import requires
+from webapp.web_context import current_actor, now
+
+TIMELINE_PAGE = 20
+CHILDREN_SHOWN = 5
+
+
+def details_context(entity_id: int, form: EditForm | None = None, **extra: Any) -> dict[str, Any]:
+    entity = manager().get(db.session, entity_id)
+    wf = manager().workflow(db.session, entity.type)
+    if form is None:
+        form = EditForm(formdata=None, name=entity.name, version=entity.version,
+                        data_json=json.dumps(entity.data or {}, indent=2, sort_keys=True))
+    parent = db.session.get(Entity, entity.parent_id) if entity.parent_id else None
+    return {"entity": entity, "wf": wf, "parent": parent, "form": form, "now": now(),
+            "children": _children(entity), **extra}
+
+
+def _children(entity: Entity) -> list[dict[str, Any]]:
+    found = []
+    for type_, wf in workflows().items():
+        if wf.parent_type == entity.type:
+            rows, count = listing.children(db.session, entity.id, type_, CHILDREN_SHOWN)
+            found.append({"type": type_, "label": wf.label, "rows": rows, "count": count,
+                          "categories": {n: st.category for n, st in wf.states.items()}})
+    return found
+
+
+def actions_context(entity_id: int, **extra: Any) -> dict[str, Any]:
+    """The status panel: every move from here, blocked ones with the reasons why."""
+    entity = manager().get(db.session, entity_id)
+    moves = manager().allowed_transitions(db.session, current_actor(), entity_id)
+    return {"entity": entity, "wf": manager().workflow(db.session, entity.type), "moves": moves,
+            "comment": "", **extra}
+
+
+def timeline_context(entity_id: int, before: int | None = None) -> dict[str, Any]:
+    rows, next_id = history.page(db.session, entity_id, TIMELINE_PAGE, before)
+    return {"entity_id": entity_id, "changes": rows, "next_id": next_id}
+
+
+@bp.get("/<int:entity_id>")
+@requires("view")
+def show(entity_id: int):
+    context = {**details_context(entity_id), **actions_context(entity_id),
+               **timeline_context(entity_id)}
+    return render_template("entities/show.html", **context)
+
+
+@bp.get("/<int:entity_id>/details")
+@requires("view")
+def details(entity_id: int):
+    return render_template("entities/_details.html", **details_context(entity_id))
+
+
+@bp.get("/<int:entity_id>/actions")
+@requires("view")
+def actions(entity_id: int):
+    return render_template("entities/_actions.html", **actions_context(entity_id))
+
+
+@bp.get("/<int:entity_id>/timeline")
+@requires("view")
+def timeline(entity_id: int):
+    before = request.args.get("before", type=int)
+    context = timeline_context(entity_id, before)
+    # "Load more" asks for the next items only; a refresh (or no script) gets the whole panel.
+    if before is not None and is_htmx():
+        return render_template("entities/_timeline_items.html", **context)
+    if is_htmx():
+        return render_template("entities/_timeline.html", **context)
+    return render_template("entities/timeline.html", entity=manager().get(db.session, entity_id),
+                           **context)
+
+
+@bp.get("/<int:entity_id>/as-of")
+@requires("view")
+def as_of(entity_id: int):
+    entity = manager().get(db.session, entity_id)
+    context: dict[str, Any] = {"entity": entity, "at_text": request.args.get("at", "")}
+    try:
+        at = parse_local_time(context["at_text"], "at")
+        context["state"] = history.state_at(db.session, entity_id, at)
+        context["at"] = at
+    except InvalidInput as err:
+        context["error"] = " ".join([err.message, *err.fields.values()])
+    template = "entities/_as_of.html" if is_htmx() else "entities/as_of.html"
+    return render_template(template, **context), 400 if "error" in context else 200
+
+
+def parse_local_time(text: str, name: str) -> datetime:
+    """A time from a datetime-local input (or ISO 8601); a time without a zone is UTC."""
+    if not text.strip():
+        raise InvalidInput("Choose a date and time.", {name: "Choose a date and time (UTC)."})
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInput("Not a time.", {name: "Use a date and time like 2025-03-01T09:30."}) from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@bp.app_template_filter("json_text")
+def json_text(value: Any, indent: int | None = None) -> str:
+    """A value as JSON text for people (autoescaped like any text; never marked safe)."""
+    return json.dumps(value, indent=indent, ensure_ascii=False, sort_keys=True, default=str)

@@ -1,0 +1,60 @@
+"""The notification feed and the bell in the top bar (everyone signed in)."""
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.blueprints.events import bp
+from webapp.core import notifications
+from webapp.core.errors import InvalidInput
+from webapp.extensions import db
+from webapp.htmx import is_htmx
+from webapp.permissions import requires
+
+PAGE = 30
+
+
+@bp.app_context_processor
+def _bell() -> dict:
+    return {"unread_notifications": _unread}
+
+
+def _unread() -> int:
+    """The bell's count (bounded: shown as "99+" beyond that)."""
+    if not current_user.is_authenticated:
+        return 0
+    return notifications.unread_count(db.session, current_user.notifications_seen_id)
+
+
+@bp.get("/")
+@requires("view")
+def index():
+    before = _before()
+    items = notifications.feed(db.session, before, PAGE + 1)
+    context = {"items": items[:PAGE], "older": items[PAGE - 1].id if len(items) > PAGE else None,
+               "seen_id": current_user.notifications_seen_id}
+    template = "events/_feed.html" if is_htmx() else "events/index.html"
+    return render_template(template, **context)
+
+
+@bp.get("/bell")
+@requires("view")
+def bell():
+    return render_template("events/_bell.html")
+
+
+@bp.post("/notifications/seen")
+@requires("view")
+def mark_seen():
+    up_to = request.form.get("up_to", "")
+    notifications.mark_seen(db.session, current_user.id, int(up_to) if up_to.isdigit() else None)
+    if is_htmx():
+        return render_template("events/_bell.html")
+    return redirect(url_for("events.index"))
+
+
+def _before() -> int | None:
+    value = request.args.get("before", "")
+    if value and not value.isdigit():
+        raise InvalidInput("before must be a notification id.", {"before": "a whole number"})
+    return int(value) if value else None

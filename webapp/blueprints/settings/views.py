@@ -1,0 +1,109 @@
+"""Settings pages: everyone may look; admins and config editors may change."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from webapp.blueprints.settings import bp
+from webapp.blueprints.settings.forms import groups, settings_form, submitted_values
+from webapp.core import configuration, sweep
+from webapp.core.errors import InvalidInput
+from webapp.core.manager import StateManager
+from webapp.extensions import db
+from webapp.permissions import requires
+from webapp.web_context import current_actor, now
+
+
+def _store():
+    return StateManager.get_instance().settings
+
+
+@bp.get("/")
+@requires("view")
+def index():
+    form = settings_form(_store().all(db.session))
+    return render_template("settings/index.html", form=form, groups=groups(),
+                           history=configuration.history(db.session, limit=50))
+
+
+@bp.post("/validate")
+@requires("configure")
+def validate():
+    """Inline validation: the whole form is checked, errors come back in place."""
+    form = settings_form(_store().all(db.session), request.form)
+    _check(form)
+    return render_template("settings/_errors.html", form=form, groups=groups())
+
+
+@bp.post("/")
+@requires("configure")
+def save():
+    form = settings_form(_store().all(db.session), request.form)
+    if not _check(form):
+        return render_template("settings/index.html", form=form, groups=groups(),
+                               history=configuration.history(db.session, limit=50)), 400
+    changed = configuration.update(db.session, _store(), current_actor(),
+                                   submitted_values(form), now())
+    flash(_summary(changed) if changed else "Nothing changed.", "success" if changed else "info")
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/changes/<int:change_id>/revert")
+@requires("configure")
+def revert(change_id: int):
+    try:
+        changed = configuration.revert(db.session, _store(), current_actor(), change_id, now())
+    except InvalidInput as err:
+        flash(f"Could not revert: {' '.join(err.fields.values()) or err.message}", "error")
+        return redirect(url_for("settings.index"))
+    flash(_summary(changed) if changed else "That value is already in force.", "success")
+    return redirect(url_for("settings.index"))
+
+
+def _check(form) -> bool:
+    """Field checks (types, bounds) and then the cross-field checks of the registry."""
+    if not form.validate():
+        return False
+    try:
+        _store().validate(db.session, submitted_values(form))
+    except InvalidInput as err:
+        for key, message in err.fields.items():
+            if hasattr(form, key):
+                getattr(form, key).errors = [*getattr(form, key).errors, message.capitalize() + "."]
+        return False
+    return True
+
+
+def _summary(changed: dict) -> str:
+    parts = [f"{k.replace('_', ' ')}: {old} → {new}" for k, (old, new) in changed.items()]
+    return "Saved. " + "; ".join(parts)
+
+
+
+@bp.post("/preview")
+@requires("configure")
+def preview():
+    """What the next sweep would do with the values in the form, beside today's values."""
+    form = settings_form(_store().all(db.session), request.form)
+    if not _check(form):
+        return render_template("settings/_impact.html", invalid=True)
+    sm = StateManager.get_instance()
+    current = _store().all(db.session)
+    proposed = {k: v for k, v in submitted_values(form).items() if current.get(k) != v}
+    at = now()
+    before = sweep.forecast(db.session, sm, at).by_type
+    after = sweep.forecast(db.session, sm, at, settings_override=proposed).by_type if proposed else before
+    return render_template("settings/_impact.html", invalid=False, proposed=proposed,
+                           rows=_impact_rows(before, after, {**current, **proposed}))
+
+
+def _impact_rows(before: dict, after: dict, values: dict) -> list[dict]:
+    rows = []
+    for type_ in sorted(before.keys() | after.keys()):
+        b, a = before.get(type_, {}), after.get(type_, {})
+        rows.append({"type": type_, "grace": values.get(f"{type_}_grace_period"),
+                     "warning": values.get(f"{type_}_warning_period"),
+                     "inactivate": a.get("inactivate", 0), "warn": a.get("warn", 0),
+                     "inactivate_before": b.get("inactivate", 0), "warn_before": b.get("warn", 0),
+                     "refused": a.get("refused", 0),
+                     "quiet_days": values.get(f"{type_}_grace_period")})
+    return rows

@@ -1,0 +1,102 @@
+"""Rules, cascades, derived statuses and sweeps of a workflow, said in plain words."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from webapp.core.rules import RULE_KINDS, plural
+from webapp.core.workflow import Cascade, Derivation, RuleSpec, SweepSpec, Workflow
+
+OPERATORS = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is not one of",
+             "gt": "is more than", "gte": "is at least", "lt": "is less than",
+             "lte": "is at most"}
+
+
+def either(items: Sequence[str], word: str = "or") -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def noun(entity_type: str, n: int = 2) -> str:
+    """``properties`` (n != 1) or ``property``: the type as a word."""
+    return plural(n, entity_type).split(" ", 1)[1]
+
+
+def rule(spec: RuleSpec, settings: Mapping[str, Any]) -> str:
+    """One rule as a sentence, e.g. "Needs data.vendor filled in."."""
+    p, say = spec.params, _SAYINGS.get(spec.kind)
+    try:
+        text = say(p, settings) if say else f"{spec.kind} {p}"
+    except (KeyError, TypeError):
+        text = f"{spec.kind} with parameters {p}"
+    return text + (f' Refuses with: "{spec.message}"' if spec.message else "")
+
+
+def kind_label(kind: str) -> str:
+    found = RULE_KINDS.get(kind)
+    return found.label if found else kind
+
+
+def _min_age(p: dict[str, Any], _s: Mapping[str, Any]) -> str:
+    return f"Only once it is at least {plural(p['days'], 'day')} old."
+
+
+def _no_related(p: dict[str, Any], _s: Mapping[str, Any]) -> str:
+    path = p["path"]
+    via = f" (through its {' and '.join(noun(t) for t in path[:-1])})" if len(path) > 1 else ""
+    return f"Not while any of its {noun(path[-1])}{via} is {either(p['states'])}."
+
+
+def _required(p: dict[str, Any], _s: Mapping[str, Any]) -> str:
+    return f"Needs {either(['data.' + f for f in p['fields']], 'and')} filled in."
+
+
+def _condition(p: dict[str, Any], _s: Mapping[str, Any]) -> str:
+    return f"Only when data.{p['field']} {OPERATORS.get(p['op'], p['op'])} {p.get('value')!r}."
+
+
+def _comment(_p: dict[str, Any], _s: Mapping[str, Any]) -> str:
+    return "Needs a comment."
+
+
+def _cutoff(p: dict[str, Any], s: Mapping[str, Any]) -> str:
+    now = s.get(p["setting"])
+    return (f"Not after day {now if now is not None else '?'} of the month "
+            f"(setting {p['setting']}).")
+
+
+_SAYINGS = {"min_age": _min_age, "no_related_in_states": _no_related,
+            "required_fields": _required, "field_condition": _condition,
+            "comment_required": _comment, "cutoff_day": _cutoff}
+
+
+def cascade(wf: Workflow, c: Cascade) -> str:
+    via = f" (through its {' and '.join(noun(t) for t in c.path[:-1])})" if len(c.path) > 1 else ""
+    return (f"When a {noun(wf.entity_type, 1)} enters {c.on_enter}, its {noun(c.path[-1])}{via} "
+            f"that are {either(c.from_states)} move to {c.to}.")
+
+
+def derived(wf: Workflow, d: Derivation, settings: Mapping[str, Any]) -> str:
+    steps = [f"{to} when at most {_amount(n, settings)} {noun(d.child_type)} are "
+             f"{either(d.count_states)}" for n, to in d.thresholds]
+    return (f"A {noun(wf.entity_type, 1)} that is {either(d.applies_in)} becomes "
+            f"{either(steps, 'or else')}; counted each time one of its {noun(d.child_type)} "
+            f"becomes {either(d.trigger_states)}.")
+
+
+def _amount(n: int | str, settings: Mapping[str, Any]) -> str:
+    if isinstance(n, int):
+        return str(n)
+    return f"{settings.get(n, '?')} (setting {n})"
+
+
+def sweep(wf: Workflow, s: SweepSpec, settings: Mapping[str, Any]) -> str:
+    name = wf.entity_type
+    grace, warn = f"{name}_grace_period", f"{name}_warning_period"
+    back = f"; recording activity brings it back to {s.reactivate_to}" if s.reactivate_to else ""
+    return (f"A {noun(name, 1)} that is {either(s.from_states)} with no activity for "
+            f"{settings.get(grace, '?')} days (setting {grace}) moves to {s.inactive_state}, "
+            f"after a warning at {settings.get(warn, '?')} days (setting {warn}){back}.")

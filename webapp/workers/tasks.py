@@ -1,0 +1,59 @@
+"""What the background threads do on each tick (inside an app context).
+
+- sweep: every ``SWEEP_CHECK_SECONDS`` ask whether ``sweep_interval_minutes`` have passed since
+  the last run; if so, run one under the sweep lease (renewed before every chunk, released at
+  the end; another process holding it means it is sweeping, so this one skips);
+- outbox: deliver every due outbox event (subscribers, webhook deliveries, notifications);
+- webhooks: send the webhook deliveries that are due, with retries and backoff.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import current_app
+
+from webapp.core import delivery, sweep_runs, webhooks
+from webapp.core.manager import StateManager
+from webapp.core.sweep import SweepInterrupted
+from webapp.extensions import db
+from webapp.models import utcnow
+
+log = logging.getLogger(__name__)
+
+SWEEP_CHECK_SECONDS = 30.0
+OUTBOX_SECONDS = 1.0
+WEBHOOK_SECONDS = 2.0
+
+
+def clock() -> Callable[[], datetime]:
+    """The app's clock (tests inject one as CLOCK)."""
+    return current_app.config.get("CLOCK", utcnow)
+
+
+def sweep_tick(stop: threading.Event) -> None:
+    sm = StateManager.get_instance()
+    if not sweep_runs.is_due(db.session, sm, clock()()):
+        return
+    try:
+        report = sweep_runs.run(db.session, sm, clock(), only_if_due=True, stopping=stop.is_set)
+    except sweep_runs.SweepBusy:
+        return  # another process is sweeping
+    except SweepInterrupted as stopped:
+        log.info("sweep stopped before finishing: %s", stopped)
+        return
+    if report is not None:
+        log.info("sweep %s: %s", report.run_id, report.summary())
+
+
+def outbox_tick(_stop: threading.Event) -> None:
+    delivery.deliver_all(db.session, StateManager.get_instance(), clock())
+
+
+def webhook_tick(stop: threading.Event) -> None:
+    settings = StateManager.get_instance().settings.all(db.session)
+    while webhooks.send_due(db.session, clock(), settings) == webhooks.SEND_BATCH:
+        if stop.is_set():
+            return
