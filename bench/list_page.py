@@ -1,7 +1,7 @@
 """How fast the entity list, search and dashboard answer at scale (SQLite, Flask test client).
 
     .venv/bin/python bench/list_page.py 200000        # seeds a temporary database, then times
-    .venv/bin/python bench/list_page.py 1000000 --runs 20
+    .venv/bin/python bench/list_page.py 1000000 --runs 20 --keep /tmp/bench-1m  # reuse later
 
 Each figure is the median of ``--runs`` requests (after one warm-up request), measured in
 process, so it is the server's time without the network. Not part of ``make test``.
@@ -9,6 +9,7 @@ process, so it is the server's time without the network. Not part of ``make test
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import statistics
 import sys
@@ -33,9 +34,14 @@ PASSWORD = "bench-password-42"
 
 
 def build(size: int, folder: Path):
+    """The app on ``folder``/bench.db, seeded with ``size`` entities unless it already was."""
     config = type("BenchConfig", (TestConfig,), {"INSTANCE_DIR": folder, "TESTING": False})
+    seeded = (folder / "bench.db").exists()
     app = create_app(config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'bench.db'}",
                      RATELIMIT_STORAGE_URI="memory://", CLOCK=utcnow)
+    if seeded:
+        print(f"reusing the database in {folder}")
+        return app
     with app.app_context():
         upgrade()
         sm = StateManager.get_instance()
@@ -81,9 +87,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("size", type=int, nargs="?", default=200_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--keep", type=Path, help="keep (or reuse) the database in this folder")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        app = build(args.size, Path(folder))
+    logging.disable(logging.INFO)  # the access log would drown the figures
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        app = build(args.size, folder)
         client = app.test_client()
         sign_in(client)
         htmx = {"HX-Request": "true"}

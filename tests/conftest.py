@@ -21,7 +21,7 @@ from tests import services
 from tests.factories import PASSWORD, make_user
 from tests.helpers import Clock, login
 from webapp import create_app
-from webapp.core import accounts
+from webapp.core import accounts, overview
 from webapp.core.manager import StateManager
 from webapp.extensions import db
 from webapp.models import utcnow
@@ -47,6 +47,7 @@ def _fresh_state_manager() -> Iterator[None]:
     """One StateManager per process: each test starts with its own (no cached workflows or
     settings from another test's database, no subscribers left behind)."""
     StateManager.reset_instance()
+    overview.CACHE.clear()
     yield
     StateManager.reset_instance()
 

@@ -8,8 +8,12 @@ from flask import Response, request
 
 
 def is_htmx() -> bool:
-    """True for requests made by htmx (partial swaps), False for full page loads."""
-    return request.headers.get("HX-Request") == "true"
+    """True for requests made by htmx (partial swaps), False for full page loads.
+
+    A history-restore request (back button after the cache was evicted) wants the whole page.
+    """
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def trigger(response: Response, event: str, detail: Any = True) -> Response:

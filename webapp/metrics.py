@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
         if not _registered:
             REGISTRY.register(DatabaseCollector())
             _registered = True
+    subscribe(StateManager.get_instance())  # changes made by workers before any request
     # First of all hooks, so refused requests (rate limit, CSRF) are timed too.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_count_request)
@@ -122,7 +123,7 @@ def _read_families() -> list[Metric]:
     try:
         families = [*_entities(), *_bulk(), *_sweeps(), *_outbox()]
         ok = 1
-    except Exception as exc:  # a scrape must answer even when the database does not
+    except Exception as exc:  # noqa: BLE001 - a scrape must answer even without a database
         log.warning("metrics: database figures unavailable: %s", type(exc).__name__)
         families, ok = [], 0
     finally:
@@ -176,8 +177,9 @@ def _sweep_totals() -> list[Metric]:
     moved = CounterMetricFamily("statekeeper_sweep_entities", "Entities acted on by real sweeps.",
                                 labels=["action"])
     totals = db.session.execute(select(
-        func.coalesce(func.sum(SweepRun.warned), 0), func.coalesce(func.sum(SweepRun.inactivated), 0),
-        func.coalesce(func.sum(SweepRun.reactivated), 0)).where(SweepRun.dry_run.is_(False))).one()
+        *(func.coalesce(func.sum(column), 0)
+          for column in (SweepRun.warned, SweepRun.inactivated, SweepRun.reactivated)),
+    ).where(SweepRun.dry_run.is_(False))).one()
     for action, value in zip(("warned", "inactivated", "reactivated"), totals, strict=True):
         moved.add_metric([action], value)
     return [moved]

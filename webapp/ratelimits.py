@@ -29,7 +29,7 @@ def search_limit() -> str:
     """The limit in force, read from the settings (cached by the settings store)."""
     try:
         per_5min = StateManager.get_instance().settings.get(db.session, SETTING)
-    except Exception:  # an unreadable setting must not read as a dead limiter storage
+    except Exception:  # noqa: BLE001 - a bad read must not look like dead limiter storage
         per_5min = REGISTRY[SETTING].default
     return f"{per_5min} per 5 minutes"
 

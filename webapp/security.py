@@ -1,10 +1,12 @@
 """Request-wide security: who is signed in, CSRF, security headers, API rate limits."""
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_login import current_user
 
 from webapp.core.accounts import user_for_token
-from webapp.extensions import csrf, db, limiter, login_manager
+from webapp.extensions import csrf, db, login_manager
 from webapp.models import User
 
 CSP = (
@@ -20,14 +22,33 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_user_from_token)
+    app.session_interface = BearerCallsAreStateless()
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
 
 
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
+def bearer_token(req: Request | None = None) -> str | None:
+    header = (req or request).headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class BearerCallsAreStateless(SecureCookieSessionInterface):
+    """A request with a Bearer token neither reads nor sets the session cookie.
+
+    The token is the whole credential. A stray cookie that came along (a script that once
+    fetched /login) would otherwise trip Flask-Login's strong session protection, which
+    then never asks for the token.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if bearer_token(request):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not bearer_token():
+            super().save_session(app, session, response)
 
 
 def _load_user(user_id: str) -> User | None:
@@ -47,8 +68,12 @@ def _load_user_from_token(_request: object) -> User | None:
 
 
 def _check_csrf() -> None:
-    # Bearer clients carry no cookies, so CSRF cannot touch them; sessions always need the token.
+    # CSRF forges a signed-in browser's request. Bearer calls use no session, and an API call
+    # from nobody signed in has nothing to forge: it goes on to the API's 401. Forms (the
+    # sign-in form too) always need the token.
     if request.method in ("GET", "HEAD", "OPTIONS") or bearer_token():
+        return
+    if request.path.startswith("/api/") and not current_user.is_authenticated:
         return
     csrf.protect()
 

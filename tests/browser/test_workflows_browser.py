@@ -90,7 +90,7 @@ def test_a_rule_added_in_the_editor_then_blocks_the_transition(app, page, server
 
     page.get_by_label("Minimum age in days").fill("30")
     page.get_by_role("button", name="Check").click()
-    dry = page.locator(".dry-check")
+    dry = page.locator(".wf-dry-check")
     dry.wait_for()
     assert "would block 1 of the 1 property now in available" in " ".join(dry.inner_text().split())
     page.screenshot(path=ARTIFACTS / "workflow-rule-check.png", full_page=True, caret="initial")
@@ -98,7 +98,7 @@ def test_a_rule_added_in_the_editor_then_blocks_the_transition(app, page, server
 
     page.get_by_role("button", name="Save rule").click()
     page.get_by_text("Saved (version 2).").wait_for()
-    rules = page.locator(".rule-list > li")
+    rules = page.locator(".wf-rules > li")
     assert rules.all_inner_texts() == [
         "Minimum age Only once it is at least 30 days old.\nEdit\nRemove"]
     page.screenshot(path=ARTIFACTS / "workflow-rule-saved.png", full_page=True, caret="initial")
@@ -108,25 +108,27 @@ def test_a_rule_added_in_the_editor_then_blocks_the_transition(app, page, server
     assert "it must be at least 30 days old to hold" in move["reasons"][0]
 
 
-@pytest.mark.parametrize("entity_type", ["work_order", "builder", "property", "task"])
-def test_the_workflow_page_draws_a_readable_diagram(page, server, entity_type):
-    sign_in(page, server, "auditor")
-    page.goto(f"{server.url}/workflows/{entity_type}")
-
-    diagram = page.locator("svg.wf-diagram")
-    box = diagram.bounding_box()
-    assert box["width"] <= page.locator("#diagram").bounding_box()["width"]  # no scrolling
-    labels = diagram.locator(".wf-edge-label").all()
-    rects = [(label.text_content(), label.evaluate(GLYPH_BOX)) for label in labels]
-    assert [(a, b) for i, (a, ra) in enumerate(rects) for b, rb in rects[i + 1:]
-            if _overlap(ra, rb)] == []
-    diagram.screenshot(path=ARTIFACTS / f"workflow-diagram-{entity_type}.png", caret="initial")
-    page.screenshot(path=ARTIFACTS / f"workflow-{entity_type}.png", full_page=True, caret="initial")
-
-
 #: Where a label's letters are (its white halo may touch a neighbour's; the letters may not).
 GLYPH_BOX = ("e => { const b = e.getBBox(); "
              "return {x: b.x, y: b.y, width: b.width, height: b.height}; }")
+
+
+def test_the_workflow_pages_draw_readable_diagrams(page, server):
+    sign_in(page, server, "auditor")
+    for entity_type in ("work_order", "builder", "property", "task"):
+        page.goto(f"{server.url}/workflows/{entity_type}")
+
+        diagram = page.locator("svg.wf-diagram")
+        width = diagram.bounding_box()["width"]
+        assert width <= page.locator("#diagram").bounding_box()["width"], entity_type
+        labels = diagram.locator(".wf-edge-label").all()
+        rects = [(label.text_content(), label.evaluate(GLYPH_BOX)) for label in labels]
+        assert [(entity_type, a, b) for i, (a, ra) in enumerate(rects)
+                for b, rb in rects[i + 1:] if _overlap(ra, rb)] == []
+        diagram.screenshot(path=ARTIFACTS / f"workflow-diagram-{entity_type}.png",
+                           caret="initial")
+        page.screenshot(path=ARTIFACTS / f"workflow-{entity_type}.png", full_page=True,
+                        caret="initial")
 
 
 def _overlap(a: dict, b: dict) -> bool:
@@ -143,8 +145,31 @@ def test_the_workflow_list_and_a_narrow_window_stay_usable(page, server):
                                          caret="initial")
 
     page.set_viewport_size({"width": 480, "height": 900})
+    page.goto(server.url + "/workflows/task")
+    # The diagram scrolls inside its card; the page itself never scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 480
+    page.screenshot(path=ARTIFACTS / "workflow-task-narrow.png", caret="initial")
     page.goto(server.url + "/workflows/property/transitions/hold")
     page.get_by_role("button", name="Add rule…").focus()
     page.keyboard.press("Enter")
     page.get_by_label("Minimum age in days").wait_for()
     page.screenshot(path=ARTIFACTS / "workflow-editor-narrow.png", full_page=True, caret="initial")
+
+
+def test_importing_a_broken_file_lists_its_problems(page, server):
+    sign_in(page, server, "config_editor")
+    page.goto(server.url + "/workflows/")
+    page.get_by_role("link", name="Import a workflow file").click()
+    broken = (b'{"pack": "custom", "types": {"gadget": {"initial": "new", "states": '
+              b'{"new": {}, "old": {}}, "transitions": [{"name": "age", "from": ["new"], '
+              b'"to": "ancient"}]}}}')
+
+    page.get_by_label("Workflow file (.json)").set_input_files(
+        files=[{"name": "gadget.json", "mimeType": "application/json", "buffer": broken}])
+    page.get_by_role("button", name="Check and import").click()
+
+    alert = page.get_by_role("alert")
+    assert "Nothing was imported" in alert.inner_text()
+    assert "gadget: Transition 'age' names unknown state 'ancient'." in alert.inner_text()
+    page.screenshot(path=ARTIFACTS / "workflow-import-problems.png", full_page=True,
+                    caret="initial")

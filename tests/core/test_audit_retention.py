@@ -26,7 +26,8 @@ def ids(session) -> list[int]:
     return list(session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)))
 
 
-def test_entries_past_retention_are_archived_to_a_file_and_removed(session, clock, tmp_path, aged_log):
+def test_entries_past_retention_are_archived_to_a_file_and_removed(
+        session, clock, tmp_path, aged_log):
     old, new = aged_log
 
     result = retention.archive_expired(session, tmp_path, 365, clock())

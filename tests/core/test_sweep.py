@@ -243,6 +243,23 @@ def test_the_impact_forecast_takes_setting_values_that_are_not_saved_yet(manager
     assert manager.settings.get(session, "builder_grace_period") == 90
 
 
+def test_a_counts_only_forecast_agrees_with_the_exact_one_when_nothing_is_refused(
+        manager, session, support, clock):
+    for days in (10, 50, 70, 100):
+        make_entity(manager, session, support, "sales_rep",
+                    last_activity_at=clock.now - timedelta(days=days))
+        make_entity(manager, session, support, "property",
+                    last_activity_at=clock.now - timedelta(days=days))
+
+    exact = forecast(session, manager, clock(), {"sales_rep_grace_period": 80})
+    quick = forecast(session, manager, clock(), {"sales_rep_grace_period": 80}, exact=False)
+
+    assert quick.by_type == exact.by_type == {
+        "property": {"warn": 1, "inactivate": 2, "reactivate": 0, "refused": 0},
+        "sales_rep": {"warn": 2, "inactivate": 1, "reactivate": 0, "refused": 0}}
+    assert (quick.scanned, quick.items) == (exact.scanned, [])
+
+
 # --------------------------------------------------------------------------- runs on record
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402  (comes with it)
-from schemathesis.checks import not_a_server_error  # noqa: E402
+# Hypothesis comes with schemathesis, so these imports follow the skip.
+from hypothesis import HealthCheck, assume, given, settings
+from schemathesis.checks import not_a_server_error
 
-from tests.factories import load_packs, make_token, make_user  # noqa: E402
-from webapp.core.actor import SYSTEM  # noqa: E402
-from webapp.core.manager import StateManager  # noqa: E402
-from webapp.extensions import db  # noqa: E402
+from tests.factories import load_packs, make_token, make_user
+from webapp.core.actor import SYSTEM
+from webapp.core.manager import StateManager
+from webapp.extensions import db
 
 EXAMPLES = 10
 
@@ -65,7 +66,7 @@ def test_no_generated_api_request_gets_a_server_error(app, seeded):
 
         try:
             run()
-        except (Exception, BaseExceptionGroup) as exc:  # every operation's failures, together
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - report all operations
             failures.append(f"{operation.label}: {type(exc).__name__}: {_first_lines(exc)}")
 
     assert not failures, "\n\n".join(failures)

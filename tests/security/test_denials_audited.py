@@ -1,4 +1,4 @@
-"""Refusals leave a trail: permission denials with a rising risk level, failed sign-ins, lockouts."""
+"""Refusals leave a trail: permission denials with rising risk, failed sign-ins, lockouts."""
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from tests.factories import make_token, make_user
+from webapp.extensions import db
 from webapp.permissions import PUBLIC
 
 SECURITY_HEADERS = {
@@ -86,22 +88,14 @@ def test_requests_refused_before_their_view_still_get_an_id(client):
 # ------------------------------------------------------------------ strangers on the API
 
 
-@pytest.mark.xfail(strict=True, reason="security._check_csrf runs before @requires: a script "
-                   "with no token and no cookies gets CSRF's 400 instead of the contract's 401 "
-                   "(fix asked of the foundation: skip CSRF for /api/ when nobody is signed in)")
 def test_a_script_without_a_token_gets_401_when_it_tries_a_change(client):
+    """Not CSRF's 400: with nobody signed in there is no session to forge."""
     response = client.post("/api/v1/entities", json={"type": "ticket", "name": "x"})
 
     assert response.status_code == 401
 
 
-@pytest.mark.xfail(strict=True, reason="Flask-Login's strong session protection drops the "
-                   "request before the token is read when an anonymous session cookie came "
-                   "along (fix asked of the foundation: read Bearer tokens first)")
 def test_a_good_token_works_even_when_an_anonymous_session_cookie_comes_along(app, client):
-    from tests.factories import make_token, make_user
-    from webapp.extensions import db
-
     with app.app_context():
         token = make_token(db.session, make_user(db.session, role="auditor"))
     client.get("/login")  # leaves a session cookie holding only a CSRF token

@@ -78,10 +78,9 @@ def test_page_and_api_searches_share_one_budget_and_the_page_says_slow_down(
 
 def test_a_changed_setting_applies_without_a_restart(app, client, token_of, search_limit, clock):
     headers = token_of()
-    with app.app_context():
-        with write_transaction(db.session):
-            StateManager.get_instance().settings.apply(
-                db.session, {"search_rate_limit_per_5min": 5}, "test", clock())
+    with app.app_context(), write_transaction(db.session):
+        StateManager.get_instance().settings.apply(
+            db.session, {"search_rate_limit_per_5min": 5}, "test", clock())
 
     answers = [client.get("/api/v1/entities?type=ticket&q=a", headers=headers).status_code
                for _ in range(6)]

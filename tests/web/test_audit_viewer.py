@@ -132,7 +132,7 @@ def test_an_entry_shows_its_redacted_before_and_after(app, auditor):
     assert f'href="/audit/?correlation_id={entry.correlation_id}"' in page.text
 
 
-def test_an_entry_of_a_bulk_operation_says_so(app, auditor, clock):
+def test_an_entry_of_a_bulk_operation_says_so(app, auditor, admin_client, clock):
     with app.app_context():
         [entry_id] = make_audit_entries(db.session, 1, clock(), correlation_id="bulk-1")
         db.session.add(BulkOperation(correlation_id="bulk-1", operation_type="transition",
@@ -141,8 +141,12 @@ def test_an_entry_of_a_bulk_operation_says_so(app, auditor, clock):
         db.session.commit()
 
     page = auditor.get(f"/audit/{entry_id}")
+    as_admin = admin_client.get(f"/audit/{entry_id}")
 
     assert "transition by ada: 2 of 3 succeeded, 1 failed" in page.text
+    assert 'href="/bulk/bulk-1"' not in page.text  # auditors cannot open the bulk pages
+    if "bulk.show" in app.view_functions:
+        assert 'href="/bulk/bulk-1"' in as_admin.text
 
 
 def test_an_entry_about_a_user_links_to_their_account(app, auditor, clock):

@@ -89,6 +89,16 @@ def test_filters_narrow_by_status_parent_and_quiet_days(admin_client, create, es
     assert "No property entities match these filters." in by_status.text
 
 
+def test_quiet_entities_are_listed_oldest_activity_first(admin_client, create, clock):
+    for name, days in (("Quiet", 90), ("Quietest", 200), ("Quieter", 120)):
+        create("sales_rep", name, last_activity_at=clock() - timedelta(days=days))
+
+    page = admin_client.get("/entities/?type=sales_rep&quiet_days=60").text
+
+    assert names_on(page) == ["Quietest", "Quieter", "Quiet"]
+    assert 'aria-sort="ascending"' in page
+
+
 @pytest.mark.parametrize("query, field", [("parent_id=abc", "parent id"),
                                           ("quiet_days=-3", "quiet days"),
                                           ("sort=colour", "sort"),

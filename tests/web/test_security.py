@@ -152,6 +152,26 @@ def test_bearer_posts_need_no_csrf_token(app, client):
     assert response.json["error"] == "method_not_allowed"
 
 
+def test_a_stray_session_cookie_does_not_hide_a_good_token(app, client):
+    with app.app_context():
+        token = make_token(db.session, make_user(db.session, role="auditor", username="ann"))
+    client.get("/login")  # a cookie with only a CSRF token in it
+
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_token_speaks_for_its_owner_even_in_a_signed_in_browser(app, admin_client):
+    with app.app_context():
+        token = make_token(db.session, make_user(db.session, role="auditor", username="ann"))
+
+    response = admin_client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.json["username"] == "ann"
+
+
 def test_tokens_are_stored_only_as_hashes(app):
     with app.app_context():
         token = make_token(db.session, make_user(db.session, username="ann"))

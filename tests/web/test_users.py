@@ -33,7 +33,8 @@ def last_audit(app) -> AuditEntry:
 
 
 def api_status(app, token: str) -> int:
-    return app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+    headers = {"Authorization": f"Bearer {token}"}
+    return app.test_client().get("/api/v1/me", headers=headers).status_code
 
 
 @pytest.fixture
@@ -53,7 +54,8 @@ def test_the_list_shows_each_account_with_its_role_and_state(app, admin_client, 
     page = admin_client.get("/users/")
 
     assert page.status_code == 200
-    row = re.search(r"<tr>\s*<td><a href=\"/users/\d+\">dana</a>.*?</tr>", page.text, re.S).group(0)
+    row = re.search(r"<tr>\s*<td><a href=\"/users/\d+\">dana</a>.*?</tr>", page.text,
+                    re.DOTALL).group(0)
     assert "support" in row and "enabled" in row
 
 
@@ -91,7 +93,8 @@ def test_a_taken_username_is_refused(admin_client, dana):
 
 def test_disabling_a_user_ends_their_session_and_their_tokens(app, admin_client, dana):
     with app.app_context():
-        token = make_token(db.session, db.session.scalar(select(User).where(User.username == "dana")))
+        dana_user = db.session.scalar(select(User).where(User.username == "dana"))
+        token = make_token(db.session, dana_user)
     uid = user_id(app, "dana")
 
     response = post_form(admin_client, f"/users/{uid}", f"/users/{uid}/disable")
@@ -212,7 +215,8 @@ def test_a_revoked_token_stops_working_and_htmx_gets_the_token_list_back(app, ad
     assert last_audit(app).event_type == "token.revoke"
 
 
-def test_revoking_another_users_token_through_the_wrong_address_is_not_found(app, admin_client, dana):
+def test_revoking_another_users_token_through_the_wrong_address_is_not_found(
+        app, admin_client, dana):
     with app.app_context():
         other = make_user(db.session, username="olga")
         make_token(db.session, other)

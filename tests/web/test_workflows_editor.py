@@ -272,7 +272,7 @@ def test_a_cascade_can_be_checked_added_and_removed(app, manager, login_as):
     removed = post(admin, BUILDER + "/cascades/2/delete", BUILDER)
     assert removed.status_code == 200
     assert f"Cascade removed: {said}" in removed.text
-    assert said not in removed.text.split('<ol class="rule-list">')[1]
+    assert said not in removed.text.split('<ol class="wf-rules">')[1]
     assert version(app, "builder") == 3
 
 

@@ -18,6 +18,7 @@ from webapp.models import AuditEntry
 FILTER_MAX = 100
 CSV_COLUMNS = ("id", "created_at", "actor", "ip", "event_type", "object_type", "object_id",
                "correlation_id", "risk", "message", "diff", "hash")
+_TIME_HINT = "Use an ISO 8601 time, e.g. 2026-01-31T12:00:00Z."
 #: Ids are 64-bit in every database; larger numbers match nothing (and SQLite refuses them).
 ID_MAX = 2**63 - 1
 #: Spreadsheets run cells starting with these as formulas: exported text must not.
@@ -53,7 +54,7 @@ def filters_from(args: Mapping[str, Any]) -> AuditFilters:
             continue
         try:
             values[f.name] = _time(raw) if f.name in ("since", "until") else _text(raw)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             errors[f.name] = str(exc)
     if not errors and values.get("since") and values.get("until") and \
             values["since"] > values["until"]:
@@ -65,7 +66,7 @@ def filters_from(args: Mapping[str, Any]) -> AuditFilters:
 
 def _text(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise ValueError("Send text.")
+        raise TypeError("Send text.")
     if len(raw) > FILTER_MAX:
         raise ValueError(f"At most {FILTER_MAX} characters.")
     return raw.strip()
@@ -74,11 +75,11 @@ def _text(raw: Any) -> str:
 def _time(raw: Any) -> datetime:
     """An ISO 8601 time or date; times without a zone are UTC, as stored."""
     if not isinstance(raw, str):
-        raise ValueError("Use an ISO 8601 time, e.g. 2026-01-31T12:00:00Z.")
+        raise TypeError(_TIME_HINT)
     try:
-        parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(raw.strip())
     except ValueError as exc:
-        raise ValueError("Use an ISO 8601 time, e.g. 2026-01-31T12:00:00Z.") from exc
+        raise ValueError(_TIME_HINT) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -290,12 +290,15 @@ def _apply(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, c
 
 
 def _drop_stale(session: Session, chunk: Chunk, seen: dict[int, int]) -> None:
-    fresh = changes.lock_entities(session, list(seen))
+    """Report the entities whose version moved; the others are read again and retried."""
+    fresh = changes.lock_rows(session, list(seen))
     stale = {eid for eid, version in seen.items() if eid not in fresh or fresh[eid].version != version}
     for eid in stale:
         chunk.failures[eid] = ("It was changed by someone else during the operation; "
                                "it was left as they made it.")
     chunk.changes = [c for c in chunk.changes if c.entity.id not in stale]
+    for c in chunk.changes:  # the failed attempt may have updated them in memory
+        c.entity = fresh[c.entity.id]
 
 
 def _finish(result: BulkResult, req: BulkRequest) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core import changes, entities, listing, search
 from webapp.core.actor import Actor
-from webapp.core.changes import Change
+from webapp.core.changes import Change, EntityRow
 from webapp.core.errors import InvalidInput
 from webapp.core.history import _undo_data
 from webapp.core.relations import chunked
@@ -48,15 +48,9 @@ class Chunk:
     written: list[tuple[int, str | None, str]] = field(default_factory=list)
 
 
-def load_entities(session: Session, ids: Sequence[int], lock: bool) -> dict[int, Entity]:
-    """Entities by id, fresh from the database; locked for writing when ``lock``."""
-    if lock:
-        return changes.lock_entities(session, ids)
-    found: dict[int, Entity] = {}
-    for part in chunked(list(ids)):
-        stmt = select(Entity).where(Entity.id.in_(part)).execution_options(populate_existing=True)
-        found.update((e.id, e) for e in session.scalars(stmt))
-    return found
+def load_entities(session: Session, ids: Sequence[int], lock: bool) -> dict[int, EntityRow]:
+    """Entities by id, fresh from the database as plain rows; locked for writing when ``lock``."""
+    return changes.lock_rows(session, ids, lock)
 
 
 def count_of_type(session: Session, ids: Sequence[int], entity_type: str) -> int:

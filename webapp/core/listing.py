@@ -198,7 +198,7 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
     backwards = position is not None and position.direction == "prev"
     walk = sort.flipped() if backwards else sort
     stmt = _after(query(session, vocabulary, f, words), walk, position)
-    rows = list(session.scalars(stmt.order_by(*_order(walk)).limit(limit + 1)))
+    rows = _load(session, stmt.with_only_columns(Entity.id).order_by(*_order(walk)).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -209,6 +209,14 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
                 _encode_position(rows[-1], "next", sort) if rows and has_next else None,
                 _encode_position(rows[0], "prev", sort) if rows and has_prev else None,
                 words)
+
+
+def _load(session: Session, ids_in_order: Select[tuple[int]]) -> list[Entity]:
+    """The page's ids first, then their rows: sorting ids (often straight off an index) is far
+    cheaper than sorting whole rows when thousands match, as a common search word does."""
+    ids = list(session.scalars(ids_in_order))
+    found = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found]
 
 
 def _order(sort: Sort) -> list[Any]:

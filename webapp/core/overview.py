@@ -19,8 +19,9 @@ from webapp.core.workflow import Workflow
 from webapp.models import Entity, OutboxEvent, StatusChange, SweepRun, WebhookDelivery
 
 TTL_SECONDS = 30
-#: Counts of entities at risk and of undelivered events stop here ("10,000+").
-RISK_CAP = 10_000
+#: Counts of entities at risk and of undelivered events stop here ("1,000+"): a capped count
+#: reads at most this many index entries, where an exact one would read millions.
+RISK_CAP = 1_000
 T = TypeVar("T")
 
 

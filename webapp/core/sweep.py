@@ -95,16 +95,21 @@ class SweepReport:
 
     def record(self, action: str, type_: str, rows: Sequence[Any]) -> None:
         """Count ``rows`` (anything with id, name, last_activity_at) under ``action``."""
-        setattr(self, ACTIONS[action], getattr(self, ACTIONS[action]) + len(rows))
-        self._bump(type_, action, len(rows))
+        self.count(action, type_, len(rows))
         for row in rows[:max(0, ITEMS_MAX - len(self.items))]:
             self.items.append({"id": row.id, "type": type_, "name": row.name, "action": action,
                                "days_quiet": quiet_days(row.last_activity_at, self.as_of)})
 
+    def count(self, action: str, type_: str, n: int) -> None:
+        if n:
+            setattr(self, ACTIONS[action], getattr(self, ACTIONS[action]) + n)
+            self._bump(type_, action, n)
+
     def refuse(self, type_: str, entities: Sequence[Entity],
                failures: dict[int, tuple[str, list[str]]]) -> None:
         self.refused += len(failures)
-        self._bump(type_, "refused", len(failures))
+        if failures:
+            self._bump(type_, "refused", len(failures))
         names = {e.id: e.name for e in entities}
         for eid, (_kind, messages) in list(failures.items())[:max(0, ITEMS_MAX - len(self.errors))]:
             self.errors.append({"id": eid, "type": type_, "name": names.get(eid),
@@ -164,40 +169,57 @@ def sweep(session: Session, sm: StateManager, now: datetime, *, dry_run: bool = 
 
 
 def forecast(session: Session, sm: StateManager, now: datetime,
-             settings_override: dict[str, Any] | None = None) -> SweepReport:
+             settings_override: dict[str, Any] | None = None, exact: bool = True) -> SweepReport:
     """What a sweep at ``now`` would do with these setting values (nothing is written).
 
     ``report.by_type`` gives the counts per type ("37 builders would become inactive").
+    ``exact=False`` only counts who is due (one COUNT per type and action, no rule checks,
+    no items): for previews over very large tables, where ``refused`` then stays 0.
     """
-    return sweep(session, sm, now, dry_run=True, settings_override=settings_override)
+    if exact:
+        return sweep(session, sm, now, dry_run=True, settings_override=settings_override)
+    report = SweepReport(now, dry_run=True)
+    settings = {**sm.settings.all(session), **(settings_override or {})}
+    for p in policies(sm.workflows.all(session), settings):
+        report.scanned += _watched(session, p)
+        for action, due, _step in _STEPS:
+            conditions = due(p, now)
+            if conditions is not None:
+                report.count(action, p.type, session.scalar(
+                    select(func.count()).select_from(_T).where(*conditions)))
+    session.rollback()
+    return report
 
 
 def _sweep_type(session: Session, sm: StateManager, p: Policy, report: SweepReport,
                 guard: Guard | None) -> None:
     now = report.as_of
-    report.scanned += session.scalar(select(func.count()).select_from(_T).where(
-        _T.c.type == p.type, _T.c.status.in_(p.wf.sweep.from_states)))
-    for action, due, step in _STEPS:
-        for chunk in chunked(due(session, p, now), CHUNK):
+    report.scanned += _watched(session, p)
+    for _action, due, step in _STEPS:
+        conditions = due(p, now)
+        ids = [] if conditions is None else _ids(session, *conditions)
+        for chunk in chunked(ids, CHUNK):
             reason = guard() if guard is not None and not report.dry_run else None
             if reason:
                 raise SweepInterrupted(reason)
             step(session, sm, p, chunk, report)
 
 
+def _watched(session: Session, p: Policy) -> int:
+    return session.scalar(select(func.count()).select_from(_T).where(
+        _T.c.type == p.type, _T.c.status.in_(p.wf.sweep.from_states)))
+
+
 # -- who is due (reads on the (type, last_activity_at) and (type, status) indexes) ---------
+# Each returns the SQL conditions, or None when the settings or workflow rule the action out.
 
 def _ids(session: Session, *conditions: Any) -> list[int]:
     return list(session.scalars(select(_T.c.id).where(*conditions).order_by(_T.c.id)))
 
 
-def _due_inactivation(session: Session, p: Policy, now: datetime) -> list[int]:
+def _inactivation_conditions(p: Policy, now: datetime) -> list[Any] | None:
     if not p.auto_inactivate:
-        return []
-    return _ids(session, *_inactivation_conditions(p, now))
-
-
-def _inactivation_conditions(p: Policy, now: datetime) -> list[Any]:
+        return None
     return [_T.c.type == p.type, _T.c.last_activity_at <= p.cutoff(now, p.grace),
             _T.c.status.in_(p.wf.sweep.from_states)]
 
@@ -210,22 +232,14 @@ def _warning_conditions(p: Policy, now: datetime) -> list[Any]:
     return conditions
 
 
-def _due_warning(session: Session, p: Policy, now: datetime) -> list[int]:
-    return _ids(session, *_warning_conditions(p, now))
-
-
-def _reactivation_conditions(p: Policy, now: datetime) -> list[Any]:
+def _reactivation_conditions(p: Policy, now: datetime) -> list[Any] | None:
+    if not p.wf.sweep.reactivate_to:
+        return None
     # Wrapped so that no planner range-scans the activity index over every recently active
     # entity: the (type, status) index finds the few in the inactive state directly.
     recent = func.coalesce(_T.c.last_activity_at, _T.c.status_changed_at) > p.cutoff(now, p.grace)
     return [_T.c.type == p.type, _T.c.status == p.wf.sweep.inactive_state,
             _T.c.last_activity_at > _T.c.status_changed_at, recent]
-
-
-def _due_reactivation(session: Session, p: Policy, now: datetime) -> list[int]:
-    if not p.wf.sweep.reactivate_to:
-        return []
-    return _ids(session, *_reactivation_conditions(p, now))
 
 
 # -- one chunk: re-checked inside its transaction, then written (or only counted) ------------
@@ -322,6 +336,6 @@ def _warning(p: Policy, row: Any, report: SweepReport) -> dict[str, Any]:
             "source": "sweep", "actor": SWEEPER.name, "correlation_id": report.correlation_id}
 
 
-_STEPS = (("inactivate", _due_inactivation, _inactivate),
-          ("warn", _due_warning, _warn),
-          ("reactivate", _due_reactivation, _reactivate))
+_STEPS = (("inactivate", _inactivation_conditions, _inactivate),
+          ("warn", _warning_conditions, _warn),
+          ("reactivate", _reactivation_conditions, _reactivate))

@@ -82,14 +82,16 @@ def set_enabled(session: Session, actor: Actor, user_id: int, enabled: bool,
 
 def change_role(session: Session, actor: Actor, user_id: int, role: str, now: datetime) -> User:
     if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role!r}.", {"role": f"Choose one of {', '.join(ROLES)}."})
+        raise InvalidInput(f"Unknown role {role!r}.",
+                           {"role": f"Choose one of {', '.join(ROLES)}."})
     with write_transaction(session):
         user = get_user(session, user_id)
         _not_yourself(actor, user, "change your own role")
         if role != "admin":
             _keep_an_admin(session, user)
         before, user.role = user.role, role
-        _audit(session, actor, "user.role", user, now, before={"role": before}, after={"role": role})
+        _audit(session, actor, "user.role", user, now,
+               before={"role": before}, after={"role": role})
     return user
 
 

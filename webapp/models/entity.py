@@ -34,6 +34,8 @@ class Entity(Base):
     __table_args__ = (
         Index("ix_entities_type_status_id", "type", "status", "id"),
         Index("ix_entities_type_id", "type", "id"),
+        #: Lists sorted by name page through this index instead of sorting the whole type.
+        Index("ix_entities_type_name_id", "type", "name", "id"),
         Index("ix_entities_parent_type_status", "parent_id", "type", "status"),
         Index("ix_entities_type_activity", "type", "last_activity_at"),
     )

@@ -23,7 +23,8 @@ def list_audit():
 @requires("audit")
 def verify_audit():
     result = audit.verify(db.session)
-    return jsonify({"ok": result.ok, "checked": result.checked, "first_bad_id": result.first_bad_id})
+    return jsonify({"ok": result.ok, "checked": result.checked,
+                    "first_bad_id": result.first_bad_id})
 
 
 def _openapi_paths() -> dict:

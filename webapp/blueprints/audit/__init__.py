@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-from webapp.blueprints.audit import views  # noqa: E402,F401  (routes register on bp)
+from webapp.blueprints.audit import views  # noqa: F401  (routes register on bp)

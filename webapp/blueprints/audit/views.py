@@ -19,7 +19,7 @@ from webapp.core.manager import StateManager
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.models import AuditEntry, BulkOperation
-from webapp.permissions import requires
+from webapp.permissions import can, requires
 from webapp.web_context import record_event
 
 PAGE_SIZE = 50
@@ -114,7 +114,8 @@ def _bulk_operation(entry: AuditEntry) -> dict[str, Any] | None:
         BulkOperation.correlation_id == entry.correlation_id))
     if op is None:
         return None
-    return {"op": op, "url": _url("bulk.show", correlation_id=op.correlation_id)}
+    # Auditors may read about the operation here but not open the bulk pages (operate).
+    return {"op": op, "url": _url("bulk.show", cid=op.correlation_id) if can("operate") else None}
 
 
 def _url(endpoint: str, **values: Any) -> str | None:

@@ -67,11 +67,16 @@ def parse_list(args: Mapping[str, str], known: Mapping[str, Workflow]) -> ListVi
                     notice=notice)
     try:
         view.filters = listing.filters_from_params(params, now())
-        view.sort = listing.Sort.parse(args.get("sort") or "-id")
+        view.sort = listing.Sort.parse(args.get("sort") or _default_sort(params))
         view.cursor = args.get("cursor") or None
     except InvalidInput as err:
         view.errors = err.fields or {"q": err.message}
     return view
+
+
+def _default_sort(params: Mapping[str, str]) -> str:
+    # Quiet entities are looked for oldest first; that order also walks the activity index.
+    return "last_activity_at" if params.get("quiet_days") else "-id"
 
 
 @bp.get("/")

@@ -21,6 +21,8 @@ from webapp.permissions import PUBLIC, requires
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
+REDIS_DOWN_WARNING = ("Redis is unreachable: rate limits are counted per process until it is "
+                      "back, so each process allows the full limit.")
 
 
 @bp.record_once
@@ -48,8 +50,7 @@ def readyz():
     limits = "redis" if checks["redis"] == "ok" else "in-process"
     body = {"status": "ready" if ready else "not ready", "checks": checks, "rate_limits": limits}
     if checks["redis"] not in ("ok", "not configured"):
-        body["warnings"] = ["Redis is unreachable: rate limits are counted per process until "
-                            "it is back, so each process allows the full limit."]
+        body["warnings"] = [REDIS_DOWN_WARNING]
     return jsonify(body), 200 if ready else 503
 
 
@@ -88,7 +89,7 @@ def _check_database() -> str:
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
         return "ok"
-    except Exception as exc:  # any failure means "not ready", with the reason shown
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reason shown
         db.session.rollback()
         return f"error: {type(exc).__name__}"
 

@@ -9,7 +9,11 @@ from flask_wtf import FlaskForm
 
 from webapp.blueprints.users import bp
 from webapp.blueprints.users.forms import (
-    ActionForm, CreateUserForm, PasswordForm, RoleForm, TokenForm,
+    ActionForm,
+    CreateUserForm,
+    PasswordForm,
+    RoleForm,
+    TokenForm,
 )
 from webapp.core import user_admin
 from webapp.core.errors import InvalidInput

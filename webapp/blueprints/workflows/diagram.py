@@ -174,27 +174,36 @@ def _links(edges: list[Edge]) -> list[tuple[str, str]]:
     return [hop for e in edges for hop in itertools.pairwise(e.lane)]
 
 
+def _neighbours(links: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a, b in links:
+        out.setdefault(a, []).append(b)
+        out.setdefault(b, []).append(a)
+    return out
+
+
 def _order(layers: list[list[str]], edges: list[Edge], rounds: int = 8) -> None:
     """Barycentre sweeps down and up the columns, keeping the order with fewest crossings."""
     links = _links(edges)
+    near = _neighbours(links)
     best, best_cost = [list(x) for x in layers], _crossings(layers, links)
     for r in range(rounds):
         sweep = range(1, len(layers)) if r % 2 == 0 else range(len(layers) - 2, -1, -1)
         for i in sweep:
             ref = {n: k for k, n in enumerate(layers[i - 1 if r % 2 == 0 else i + 1])}
             here = {n: k for k, n in enumerate(layers[i])}
-            layers[i].sort(key=lambda n, ref=ref, here=here: _barycentre(n, ref, links, here))
+            layers[i].sort(key=lambda n, ref=ref, here=here: _barycentre(n, ref, near, here))
         cost = _crossings(layers, links)
         if cost < best_cost:
             best, best_cost = [list(x) for x in layers], cost
     layers[:] = best
 
 
-def _barycentre(node: str, ref: dict[str, int], links: list[tuple[str, str]],
+def _barycentre(node: str, ref: dict[str, int], near: dict[str, list[str]],
                 here: dict[str, int]) -> float:
-    near = [ref[b] for a, b in links if a == node and b in ref]
-    near += [ref[a] for a, b in links if b == node and a in ref]
-    return sum(near) / len(near) if near else float(here[node])
+    """The mean position of a node's neighbours in the reference column."""
+    spots = [ref[o] for o in near.get(node, ()) if o in ref]
+    return sum(spots) / len(spots) if spots else float(here[node])
 
 
 def _crossings(layers: list[list[str]], links: list[tuple[str, str]]) -> int:
@@ -243,18 +252,17 @@ def _rows(layers: list[list[str]], nodes: dict[str, Node], edges: list[Edge]) ->
         y = 0.0
         for item in layer:
             ys[item], y = y, y + height(item) + gap(item)
-    links = _links(edges)
+    near = _neighbours(_links(edges))
     for _ in range(6):
         for layer in layers:
-            want = [_pull(item, ys, links, height) for item in layer]
+            want = [_pull(item, ys, near, height) for item in layer]
             _settle(layer, want, ys, height, gap)
     return ys
 
 
-def _pull(item: str, ys: dict[str, float], links: list[tuple[str, str]], height) -> float:
+def _pull(item: str, ys: dict[str, float], near: dict[str, list[str]], height) -> float:
     """The row that would centre ``item`` on the things it is linked to."""
-    near = [b for a, b in links if a == item] + [a for a, b in links if b == item]
-    mids = [ys[o] + height(o) / 2 for o in near]
+    mids = [ys[o] + height(o) / 2 for o in near.get(item, ())]
     centre = sum(mids) / len(mids) if mids else ys[item] + height(item) / 2
     return centre - height(item) / 2
 
