@@ -10,3 +10,6 @@ graceful_timeout = 20
 accesslog = "-"
 # No preload: each worker builds its own app, so worker threads are started after the fork.
 preload_app = False
+# gunicorn 27's control socket defaults to ~/.gunicorn/, shared by every server of the user:
+# two `make run`s (or test servers) would collide. We do not use it.
+control_socket_disable = True

@@ -35,11 +35,10 @@ def _cheap_password_hashing() -> Iterator[None]:
 
     Every sign-in in every test hashes at least once; at production cost that alone would
     take minutes. Hashes keep their parameters, so verification works either way.
-    TODO(core): replace this patch of a private name with a public hook in core/accounts.
     """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
-        yield
+    production = accounts.use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    yield
+    accounts.use_hasher(production)
 
 
 @pytest.fixture(autouse=True)

@@ -299,3 +299,35 @@ def test_entities_changed_after_the_preview_are_skipped(manager, session, suppor
     assert result.successful_ids == ids[1:]
     assert "changed after the preview" in result.failure_details[ids[0]]
     assert _statuses(session, [ids[0]]) == {ids[0]: "reserved"}
+
+
+# ------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+def test_bulk_update_transition_and_undo_on_postgresql(pg_session, clock, support, admin):
+    from tests.factories import make_manager
+    from webapp.core import bulk_jobs
+
+    manager = make_manager(pg_session, clock, admin)
+    ids = _properties(manager, pg_session, support, 4)
+    _sell(manager, pg_session, support, ids[3])
+    cid = _cid()
+
+    moved = bulk.run(pg_session, manager, support, BulkRequest(
+        "transition", tuple(ids), target_state="off_market", rollback_on_error=False), cid)
+    edited = bulk.run(pg_session, manager, support, BulkRequest(
+        "update", tuple(ids[:2]), update_data={"bedrooms": 3}), _cid())
+
+    assert moved.successful_ids == ids[:3] and list(moved.failure_details) == [ids[3]]
+    assert edited.successful_ids == ids[:2]
+    assert _statuses(pg_session, ids) == {ids[0]: "off_market", ids[1]: "off_market",
+                                          ids[2]: "off_market", ids[3]: "sold"}
+    events = pg_session.scalars(select(OutboxEvent).where(OutboxEvent.entity_id == ids[0])
+                                .order_by(OutboxEvent.id)).all()
+    assert events[-2].payload["correlation_id"] == cid
+    assert events[-2].payload["old_status"] == "available"
+    undone = bulk.run(pg_session, manager, support,
+                      bulk_jobs.undo_request(pg_session, support, cid, dry_run=False), _cid())
+    assert undone.successful_ids == [ids[2]]  # the other two were edited since
+    assert _statuses(pg_session, [ids[2]]) == {ids[2]: "available"}

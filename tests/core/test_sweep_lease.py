@@ -87,9 +87,11 @@ def test_two_processes_on_postgresql_never_sweep_at_once(pg_engine, clock, admin
             make_entity(manager, setup, admin, "sales_rep",
                         last_activity_at=utcnow() - timedelta(days=61))
     spans, busy, lock = [], [], threading.Lock()
+    start = threading.Barrier(2)
 
     def worker(name: str) -> None:
         with Session(pg_engine) as session:
+            start.wait()
             for _ in range(15):
                 try:
                     report = sweep_runs.run(session, manager, utcnow)

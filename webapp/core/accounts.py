@@ -18,6 +18,14 @@ _hasher = PasswordHasher()
 PASSWORD_MIN_LENGTH = 10
 
 
+def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Swap the password hasher and return the previous one (tests use argon2's cheapest
+    parameters; stored hashes keep their own parameters, so both verify)."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -5,6 +5,7 @@ inside the caller's transaction; the row version guards against lost updates.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -136,11 +137,25 @@ def _update_entities(session: Session, changes: Sequence[Change], now: datetime)
     with_data = [c for c in changes if c.new_data is not None]
     for group, data in ((plain, False), (with_data, True)):
         if group:
-            result = conn.exec_driver_sql(_update_sql(conn, data), _update_rows(conn, group, now, data))
+            rows = _update_rows(conn, group, now, data)
+            if _pg(conn):
+                result = conn.exec_driver_sql(_PG_UPDATE[data], _columns(rows))
+            else:
+                result = conn.exec_driver_sql(_update_sql(conn, data), rows)
             if result.rowcount not in (len(group), -1):
                 _raise_conflict(session, group)
     for c in changes:
         _refresh_in_memory(c, now)
+
+
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _columns(rows: list[tuple]) -> tuple[list[Any], ...]:
+    """Rows turned into one list per column, for PostgreSQL's unnest(): one statement for all
+    (a tuple: one set of parameters, not many)."""
+    return tuple(list(column) for column in zip(*rows, strict=True))
 
 
 def _update_sql(conn: Connection, data: bool) -> str:
@@ -150,8 +165,23 @@ def _update_sql(conn: Connection, data: bool) -> str:
             f"updated_at={m}{extra} WHERE id={m} AND version={m}")
 
 
+def _pg_update(data: bool) -> str:
+    sets = ", data = v.data::jsonb, name = v.name" if data else ""
+    arrays = ", %s::text[], %s::varchar[]" if data else ""
+    names = ", data, name" if data else ""
+    return (f"UPDATE {_T.name} AS e SET status = v.status, version = e.version + 1, "
+            f"status_changed_at = v.changed_at, updated_at = v.now{sets} "
+            f"FROM unnest(%s::varchar[], %s::timestamp[], %s::timestamp[]{arrays}, %s::integer[], "
+            f"%s::integer[]) AS v(status, changed_at, now{names}, id, version) "
+            f"WHERE e.id = v.id AND e.version = v.version")
+
+
+_PG_UPDATE = {False: _pg_update(False), True: _pg_update(True)}
+
+
 def _update_rows(conn: Connection, group: Sequence[Change], now: datetime, data: bool) -> list[tuple]:
-    when, as_json = _binder(conn, _T.c.updated_at), _binder(conn, _T.c.data)
+    when = _binder(conn, _T.c.updated_at)
+    as_json = json.dumps if _pg(conn) else _binder(conn, _T.c.data)  # unnest takes JSON text
     now_db = when(now)
     rows = []
     for c in group:
@@ -203,16 +233,30 @@ def _insert_history(session: Session, changes: Sequence[Change], actor: Actor, n
     ids = [0] * len(changes)
     for hid, i in zip(_history_ids(conn, len(changes)), order, strict=True):
         ids[i] = hid
-    as_json, now_db = _binder(conn, _H.c.metadata), _binder(conn, _H.c.created_at)(now)
+    pg = _pg(conn)
+    as_json = json.dumps if pg else _binder(conn, _H.c.metadata)
+    now_db = _binder(conn, _H.c.created_at)(now)
     skip = ("old_status", "seconds_in_previous", "name_after")
     rows = [(ids[i], c.entity.id, c.meta["old_status"], c.new_status, c.action, c.reason,
              actor.name, c.source, correlation_id,
              as_json({k: v for k, v in c.meta.items() if k not in skip}),
              c.meta["seconds_in_previous"], now_db) for i in order for c in (changes[i],)]
-    columns = ("id", "entity_id", "old_status", "new_status", "action", "reason", "actor", "source",
-               "correlation_id", "metadata", "seconds_in_previous", "created_at")
-    conn.exec_driver_sql(_insert_sql(conn, _H, columns), rows)
+    if pg:
+        conn.exec_driver_sql(_PG_HISTORY, _columns(rows))
+    else:
+        conn.exec_driver_sql(_insert_sql(conn, _H, _HISTORY_COLUMNS), rows)
     return ids
+
+
+_HISTORY_COLUMNS = ("id", "entity_id", "old_status", "new_status", "action", "reason", "actor",
+                    "source", "correlation_id", "metadata", "seconds_in_previous", "created_at")
+_PG_HISTORY = (
+    f"INSERT INTO {_H.name} ({', '.join(_HISTORY_COLUMNS)}) "
+    f"SELECT v.id, v.entity_id, v.old_status, v.new_status, v.action, v.reason, v.actor, v.source, "
+    f"v.correlation_id, v.metadata::jsonb, v.seconds_in_previous, v.created_at "
+    f"FROM unnest(%s::integer[], %s::integer[], %s::varchar[], %s::varchar[], %s::varchar[], "
+    f"%s::text[], %s::varchar[], %s::varchar[], %s::varchar[], %s::text[], %s::float8[], "
+    f"%s::timestamp[]) AS v({', '.join(_HISTORY_COLUMNS)})")
 
 
 def _history_ids(conn: Connection, n: int) -> list[int]:

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 BATCH = 200
 CLAIM_FOR = timedelta(seconds=60)
-#: A row claimed this often without being marked delivered kills its deliverer: set it aside.
+#: A row claimed this often and never marked delivered is poison (its delivery keeps dying):
+#: it is set aside as dead instead of taking every deliverer down with it.
 MAX_CLAIMS = 10
 _O = OutboxEvent.__table__
 _buses: weakref.WeakKeyDictionary[StateManager, EventBus] = weakref.WeakKeyDictionary()

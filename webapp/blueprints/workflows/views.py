@@ -57,12 +57,11 @@ def show(entity_type: str):
 def page_context(entity_type: str, **overrides: Any) -> dict[str, Any]:
     """What the workflow page shows; the cascade editor's state may be overridden."""
     sm, wf = manager(), workflow(entity_type)
-    row = edit.definition_row(db.session, entity_type)
-    settings = sm.settings.all(db.session)
-    ctx = {"wf": wf, "row": row, "settings": settings, "words": words,
-           "diagram": layout(wf), "problems": edit.problems(
-               row.definition, entity_type, sm.workflows.all(db.session)),
-           "children": [(w.label, n) for n, w in sorted(sm.workflows.all(db.session).items())
+    row, workflows = edit.definition_row(db.session, entity_type), sm.workflows.all(db.session)
+    ctx = {"wf": wf, "row": row, "settings": sm.settings.all(db.session), "words": words,
+           "diagram": layout(wf),
+           "problems": edit.problems(row.definition, entity_type, workflows),
+           "children": [(w.label, n) for n, w in sorted(workflows.items())
                         if w.parent_type == entity_type]}
     return ctx | cascade_context(wf, row.version) | overrides
 
