@@ -10,7 +10,7 @@ has a ``min_age`` rule, so every item is checked by a rule):
     one audit record, the BulkOperation row, commit.
 
 Each is run RUNS times on a fresh copy of the seeded database; medians are reported.
-Run with ``make bench`` or ``python -m bench bulk [--postgres] [--runs N]``.
+Run with ``make bench`` or ``python -m bench bulk [--no-postgres] [--runs N]``.
 """
 from __future__ import annotations
 
@@ -212,13 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench bulk", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--moved", type=int, default=MOVED)
-    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--no-postgres", action="store_true",
+                        help="SQLite only (by default PostgreSQL runs too, where it can be started)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sk-bench-") as tmp:
         work = Path(tmp)
         r = measure(SqliteTarget(work / "sqlite"), args.runs, args.moved)
         report("SQLite", args.moved, r)
-        if args.postgres:
+        if not args.no_postgres:
             _postgres(work / "pg", args)
     return 0
 

@@ -315,7 +315,7 @@ def _finish(result: BulkResult, req: BulkRequest) -> None:
             result.was_rolled_back = True
     elif result.failure_details and req.rollback_on_error and not result.dry_run:
         result.was_rolled_back = True
-    if result.cascaded:
+    if result.cascaded and not result.was_rolled_back:
         result.warnings.append(f"{result.cascaded:,} related entities changed with them "
                                f"(cascades and derived statuses).")
 

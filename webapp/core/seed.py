@@ -134,11 +134,14 @@ def _row(wf: Workflow, eid: int, n: int, parent_range: tuple[int, int] | None, n
     created = now - timedelta(days=rnd.uniform(20, 900))
     changed = created + (now - created) * rnd.uniform(0.1, 0.9) if status != wf.initial else created
     quiet = rnd.choice((rnd.uniform(0, 30), rnd.uniform(0, 120), rnd.uniform(0, 400)))
+    activity = max(changed, now - timedelta(days=quiet))
+    if wf.states[status].category != "active":
+        activity = changed  # went quiet when it went inactive: the sweep must not wake it
     row = {"id": eid, "type": wf.entity_type, "name": _name(wf.entity_type, rnd, n),
            "status": status, "version": 1 if status == wf.initial else 2,
            "data": _data(wf.entity_type, status, rnd),
            "parent_id": rnd.randint(*parent_range) if parent_range else None,
-           "last_activity_at": max(changed, now - timedelta(days=quiet)),
+           "last_activity_at": activity,
            "status_changed_at": changed, "created_at": created, "updated_at": changed}
     return row, list(_history(wf, row, created, changed))
 

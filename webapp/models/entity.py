@@ -38,6 +38,8 @@ class Entity(Base):
         Index("ix_entities_type_name_id", "type", "name", "id"),
         Index("ix_entities_parent_type_status", "parent_id", "type", "status"),
         Index("ix_entities_type_activity", "type", "last_activity_at"),
+        #: The sweep's and the dashboard's "quiet in these states since" range scans.
+        Index("ix_entities_type_status_activity", "type", "status", "last_activity_at"),
     )
 
 

@@ -90,8 +90,10 @@ def preview():
     current = _store().all(db.session)
     proposed = {k: v for k, v in submitted_values(form).items() if current.get(k) != v}
     at = now()
-    before = sweep.forecast(db.session, sm, at).by_type
-    after = sweep.forecast(db.session, sm, at, settings_override=proposed).by_type if proposed else before
+    # Today's figures only as a rough comparison (counts, no rule checks); the proposal exactly,
+    # with the sweep's own dry-run code, so the preview matches what the sweep will do.
+    before = sweep.forecast(db.session, sm, at, exact=False).by_type
+    after = sweep.forecast(db.session, sm, at, settings_override=proposed).by_type
     return render_template("settings/_impact.html", invalid=False, proposed=proposed,
                            rows=_impact_rows(before, after, {**current, **proposed}))
 

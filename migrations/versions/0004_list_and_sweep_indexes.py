@@ -1,4 +1,4 @@
-"""index entities by (type, name, id) for lists sorted by name
+"""list and sweep indexes: entities by (type, name, id) and (type, status, last_activity_at)
 
 Revision ID: 0004
 Revises: 0003
@@ -13,7 +13,10 @@ depends_on = None
 
 def upgrade():
     op.create_index("ix_entities_type_name_id", "entities", ["type", "name", "id"], unique=False)
+    op.create_index("ix_entities_type_status_activity", "entities",
+                    ["type", "status", "last_activity_at"], unique=False)
 
 
 def downgrade():
+    op.drop_index("ix_entities_type_status_activity", table_name="entities")
     op.drop_index("ix_entities_type_name_id", table_name="entities")
