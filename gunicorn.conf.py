@@ -7,7 +7,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = 60
 graceful_timeout = 20
-accesslog = "-"
+# The app logs one JSON line per request itself (webapp/logging.py).
+accesslog = None
 # No preload: each worker builds its own app, so worker threads are started after the fork.
 preload_app = False
 # gunicorn 27's control socket defaults to ~/.gunicorn/, shared by every server of the user:

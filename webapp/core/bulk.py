@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from webapp.core import audit, bulk_plans, changes
 from webapp.core.actor import Actor
 from webapp.core.bulk_plans import ROWS_KEPT, Chunk, load_entities
-from webapp.core.errors import ConcurrencyConflict, InvalidInput
+from webapp.core.errors import ConcurrencyConflict, InvalidInput, storable_id
 from webapp.core.manager import StateManager
 from webapp.core.relations import chunked
 from webapp.core.transactions import write_transaction
@@ -124,7 +124,7 @@ def check_ids(ids: Any, limit: int | None = ID_LIMIT) -> tuple[int, ...]:
     if limit is not None and len(ids) > limit:
         raise InvalidInput(f"Too many ids: {len(ids):,} (at most {limit:,} per request).",
                            {"ids": f"Send at most {limit:,} ids; split larger operations."})
-    bad = [i for i in ids if isinstance(i, bool) or not isinstance(i, int)]
+    bad = [i for i in ids if not storable_id(i)]
     if bad:
         raise InvalidInput("Every id must be a whole number.",
                            {"ids": f"Not an entity id: {', '.join(map(repr, bad[:5]))}."})

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from webapp.core.actor import Actor
-from webapp.core.errors import ConcurrencyConflict, NotFound
+from webapp.core.errors import ConcurrencyConflict, NotFound, storable_id
 from webapp.core.events import STATUS_CHANGED, outbox_table
 from webapp.core.relations import chunked
 from webapp.models import Entity, StatusChange
@@ -44,7 +44,7 @@ def lock_entities(session: Session, ids: Sequence[int]) -> dict[int, Entity]:
     """Load entities for writing: row locks on PostgreSQL (SQLite writers hold the DB lock)."""
     found: dict[int, Entity] = {}
     pg = session.get_bind().dialect.name == "postgresql"
-    for chunk in chunked(list(ids)):
+    for chunk in chunked([i for i in ids if storable_id(i)]):
         stmt = select(Entity).where(Entity.id.in_(chunk)).execution_options(populate_existing=True)
         if pg:
             stmt = stmt.with_for_update()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core import audit
 from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput, NotFound
+from webapp.core.errors import InvalidInput, NotFound, storable_id
 from webapp.core.settings import REGISTRY, SettingsStore
 from webapp.core.transactions import write_transaction
 from webapp.models import SettingChange
@@ -47,7 +47,7 @@ def update(session: Session, store: SettingsStore, actor: Actor, values: Any,
 def revert(session: Session, store: SettingsStore, actor: Actor, change_id: int,
            now: datetime) -> dict[str, tuple[Any, Any]]:
     """Put a setting back to the value it had before one recorded change."""
-    row = session.get(SettingChange, change_id)
+    row = session.get(SettingChange, change_id) if storable_id(change_id) else None
     if row is None:
         raise NotFound(f"No setting change {change_id}.")
     if row.key not in REGISTRY:

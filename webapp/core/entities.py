@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.core.actor import Actor
 from webapp.core.changes import Change
-from webapp.core.errors import ConcurrencyConflict, InvalidInput, NotFound
+from webapp.core.errors import ConcurrencyConflict, InvalidInput, NotFound, storable_id
 from webapp.core.events import ENTITY_CREATED, outbox_row, outbox_table
 from webapp.core.registry import WorkflowRegistry
 from webapp.core.workflow import Workflow
@@ -23,7 +23,7 @@ SOURCES_FOR_CREATE = ("api", "manual", "import")
 
 
 def get(session: Session, entity_id: Any) -> Entity:
-    if isinstance(entity_id, bool) or not isinstance(entity_id, int):
+    if not storable_id(entity_id):
         raise NotFound(f"No entity with id {entity_id!r}.")
     entity = session.get(Entity, entity_id)
     if entity is None:
@@ -134,7 +134,7 @@ def _check_parent(session: Session, wf: Workflow, parent_id: Any) -> int | None:
         raise InvalidInput(f"A {wf.label.lower()} has no parent.", {"parent_id": "Leave it empty."})
     if isinstance(parent_id, bool) or not isinstance(parent_id, int):
         raise InvalidInput("parent_id must be an entity id.", {"parent_id": "Send a whole number."})
-    parent = session.get(Entity, parent_id)
+    parent = session.get(Entity, parent_id) if storable_id(parent_id) else None
     if parent is None or parent.type != wf.parent_type:
         raise InvalidInput(f"The parent of a {wf.label.lower()} must be a {wf.parent_type}.",
                            {"parent_id": f"No {wf.parent_type} with id {parent_id}."})

@@ -4,6 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 
+#: Ids are 64-bit integers in every database we run on; anything larger names nothing.
+ID_MAX = 2**63 - 1
+
+
+def storable_id(value: object) -> bool:
+    """True for a whole number a database row id could be."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
+
+
 class StatekeeperError(Exception):
     """Base: a refusal a person can act on. ``status`` and ``code`` become the JSON error."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from webapp.core.actor import Actor
 from webapp.core.changes import Change
 from webapp.core.entities import data_diff, get
-from webapp.core.errors import InvalidInput, InvalidTransition, NotFound
+from webapp.core.errors import InvalidInput, InvalidTransition, NotFound, storable_id
 from webapp.core.workflow import Workflow
 from webapp.models import Entity, StatusChange
 
@@ -99,7 +99,7 @@ def plan_revert(session: Session, wf: Workflow, entity: Entity, change_id: Any, 
 def _undo_change(session: Session, entity: Entity, change_id: Any, reason: str) -> Change:
     if isinstance(change_id, bool) or not isinstance(change_id, int):
         raise InvalidInput("change_id must be a history id.", {"change_id": "Send a whole number."})
-    row = session.get(StatusChange, change_id)
+    row = session.get(StatusChange, change_id) if storable_id(change_id) else None
     if row is None or row.entity_id != entity.id:
         raise NotFound(f"Entity {entity.id} has no change {change_id}.")
     if row.old_status is None:

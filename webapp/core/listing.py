@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from webapp.core import search
-from webapp.core.errors import InvalidInput
+from webapp.core.errors import InvalidInput, storable_id
 from webapp.models import Entity
 
 LIMIT_MAX = 500
@@ -116,7 +116,7 @@ def _decode_position(cursor: str | None) -> _Position | None:
 def _parse_position(raw: str) -> _Position:
     if raw.startswith("["):
         direction, entity_id, key, value = json.loads(raw)
-        if key not in SORTS or key == "id" or not isinstance(entity_id, int):
+        if key not in SORTS or key == "id" or not storable_id(entity_id):
             raise ValueError(key)
         if key == "last_activity_at":
             value = datetime.fromisoformat(value)
@@ -124,6 +124,8 @@ def _parse_position(raw: str) -> _Position:
             raise ValueError(value)
         return _Position(direction, entity_id, key, value)
     direction, _, value = raw.partition(":")
+    if not storable_id(int(value)):
+        raise ValueError(value)
     return _Position(direction, int(value))
 
 

@@ -35,6 +35,8 @@ class AuditEntry(Base):
         Index("ix_audit_entries_actor_id", "actor", "id"),
         Index("ix_audit_entries_event_type_id", "event_type", "id"),
         Index("ix_audit_entries_object", "object_type", "object_id"),
+        #: Time filters and retention ("older than N days").
+        Index("ix_audit_entries_created_at", "created_at"),
     )
 
 

@@ -24,6 +24,7 @@ def build_runner(app: Flask) -> PeriodicRunner:
         Task("sweep", tasks.SWEEP_CHECK_SECONDS, tasks.sweep_tick),
         Task("outbox", tasks.OUTBOX_SECONDS, tasks.outbox_tick),
         Task("webhooks", tasks.WEBHOOK_SECONDS, tasks.webhook_tick),
+        Task("retention", tasks.RETENTION_SECONDS, tasks.retention_tick),
     ])
 
 

@@ -4,18 +4,20 @@
   the last run; if so, run one under the sweep lease (renewed before every chunk, released at
   the end; another process holding it means it is sweeping, so this one skips);
 - outbox: deliver every due outbox event (subscribers, webhook deliveries, notifications);
-- webhooks: send the webhook deliveries that are due, with retries and backoff.
+- webhooks: send the webhook deliveries that are due, with retries and backoff;
+- retention: hourly, archive audit entries past ``audit_retention_days`` (under a lease).
 """
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import current_app
 
-from webapp.core import delivery, sweep_runs, webhooks
+from webapp.core import delivery, lease, retention, sweep_runs, webhooks
 from webapp.core.manager import StateManager
 from webapp.core.sweep import SweepInterrupted
 from webapp.extensions import db
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 SWEEP_CHECK_SECONDS = 30.0
 OUTBOX_SECONDS = 1.0
 WEBHOOK_SECONDS = 2.0
+RETENTION_SECONDS = 3600.0
+_RETENTION_HOLDER = lease.new_holder("retention")
 
 
 def clock() -> Callable[[], datetime]:
@@ -57,3 +61,17 @@ def webhook_tick(stop: threading.Event) -> None:
     while webhooks.send_due(db.session, clock(), settings) == webhooks.SEND_BATCH:
         if stop.is_set():
             return
+
+
+def retention_tick(_stop: threading.Event) -> None:
+    """Archive expired audit entries; the lease keeps two processes from doing it at once."""
+    now, ttl = clock()(), timedelta(minutes=30)
+    if not lease.acquire(db.session, "audit-retention", _RETENTION_HOLDER, now, ttl):
+        return
+    try:
+        days = StateManager.get_instance().settings.get(db.session, "audit_retention_days")
+        result = retention.archive_expired(db.session, Path(current_app.instance_path), days, now)
+        if result is not None:
+            log.info("archived %s audit entries up to #%s", result.archived, result.up_to_id)
+    finally:
+        lease.release(db.session, "audit-retention", _RETENTION_HOLDER)

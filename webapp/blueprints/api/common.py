@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 
 from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput
+from webapp.core.errors import InvalidInput, storable_id
 from webapp.core.manager import StateManager
 from webapp.web_context import current_actor
 
@@ -55,9 +55,12 @@ def optional_int(value: Any, field: str) -> int | None:
     if isinstance(value, bool):
         raise InvalidInput(f"{field} must be a whole number.", {field: "Send a whole number."})
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"{field} must be a whole number.", {field: "Send a whole number."}) from exc
+    if not storable_id(number):
+        raise InvalidInput(f"{field} is out of range.", {field: "Send a positive id."})
+    return number
 
 
 def optional_text(value: Any, field: str, max_len: int = 2000) -> str | None:

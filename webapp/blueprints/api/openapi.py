@@ -47,7 +47,8 @@ def query(name: str, schema: dict[str, Any], description: str = "", required: bo
             "description": description}
 
 
-PATH_ID = {"name": "entity_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+PATH_ID = {"name": "entity_id", "in": "path", "required": True,
+           "schema": {"type": "integer", "format": "int64"}}
 NULLABLE_STR = {"type": ["string", "null"]}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error", "message"], "properties": {

@@ -132,11 +132,14 @@ def _describe(filters: audit_queries.AuditFilters) -> str:
     return ", ".join(f"{k}={v}" for k, v in filters.as_query().items())
 
 
-def _csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
+def _csv_lines(rows: Iterable[list[str]], chunk: int = 64 * 1024) -> Iterator[str]:
+    """CSV text in pieces of about ``chunk`` characters (one write per row would be slow)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
         writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        if buffer.tell() >= chunk:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

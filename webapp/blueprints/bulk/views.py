@@ -132,8 +132,9 @@ def progress(cid: str):
     op = bulk_jobs.get(db.session, cid)
     if op.state in ("queued", "running"):
         return render_template("bulk/_progress.html", op=op)
-    response = make_response("", 200)
-    return htmx.redirect(response, url_for("bulk.show", cid=cid))
+    if not htmx.is_htmx():
+        return redirect(url_for("bulk.show", cid=cid))
+    return htmx.redirect(make_response("", 200), url_for("bulk.show", cid=cid))
 
 
 @bp.get("/<cid>/undo")
