@@ -8,7 +8,7 @@ import importlib
 import sys
 
 #: Benchmark modules of this package, in the order ``make bench`` runs them.
-BENCHES = ("bulk",)
+BENCHES = ("bulk", "sweep", "list_page")
 
 
 def main(argv: list[str]) -> int:

@@ -83,12 +83,13 @@ def deep_cursor(client, url: str, pages: int) -> str:
     return url
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench list_page",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("size", type=int, nargs="?", default=200_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="keep (or reuse) the database in this folder")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.disable(logging.INFO)  # the access log would drown the figures
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
@@ -116,6 +117,7 @@ def main() -> None:
             print(f"  {label:34} {median_ms(client, url, args.runs, headers):8.1f} ms")
         uncached = median_ms(client, "/", max(3, args.runs // 4), before=overview.CACHE.clear)
         print(f"  {'dashboard, counts recomputed':34} {uncached:8.1f} ms")
+    return 0
 
 
 if __name__ == "__main__":

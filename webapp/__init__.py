@@ -20,6 +20,7 @@ def create_app(config_class: type[Config] = Config, **overrides: object) -> Flas
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_observability(app)
     register_cli(app)
     register_template_globals(app)
     register_state_manager(app)
@@ -65,6 +66,16 @@ def register_blueprints(app: Flask) -> None:
 
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(f"webapp.blueprints.{name}").bp)
+
+
+def register_observability(app: Flask) -> None:
+    """Request ids and JSON logs, Prometheus hooks, the per-user search limit."""
+    from webapp import logging as json_logging
+    from webapp import metrics, ratelimits
+
+    json_logging.init_app(app)
+    metrics.init_app(app)
+    ratelimits.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

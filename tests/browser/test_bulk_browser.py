@@ -63,7 +63,6 @@ def server(make_app, clock, gate):
         if threading.current_thread().name == "bulk-jobs" and entity.id == 21 and not held["done"]:
             held["done"] = True
             gate.wait(30)
-        return None
 
     sm.register_validator("property", hold_third_chunk)
     with ThreadedServer(app) as running:

@@ -80,7 +80,7 @@ def _statuses(app, ids):
 
 def _form(page_html: str, **fields: str) -> dict[str, str]:
     """The hidden fields of the page's run form plus ``fields``, as the browser posts them."""
-    form = re.search(r'<form method="post" action="/bulk/run".*?</form>', page_html, re.S).group(0)
+    form = re.search(r'<form method="post" action="/bulk/run".*?</form>', page_html, re.DOTALL).group(0)
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
     return {k: v.replace("&#34;", '"').replace("&quot;", '"') for k, v in hidden.items()} | fields
 

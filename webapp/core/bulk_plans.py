@@ -20,7 +20,7 @@ from webapp.core import changes, entities, listing, search
 from webapp.core.actor import Actor
 from webapp.core.changes import Change, EntityRow
 from webapp.core.errors import InvalidInput
-from webapp.core.history import _undo_data
+from webapp.core.history import undo_data
 from webapp.core.relations import chunked
 from webapp.models import Entity, StatusChange
 
@@ -203,7 +203,7 @@ def _undo(session: Session, sm: StateManager, actor: Actor, req: BulkRequest,
 
 
 def _undo_change(e: Entity, row: StatusChange, reason: str) -> Change:
-    data = _undo_data(e.data or {}, (row.meta or {}).get("data"))
+    data = undo_data(e.data or {}, (row.meta or {}).get("data"))
     current = e.data or {}
     meta: dict[str, Any] = {"reverted_change": row.id}
     if data != current:

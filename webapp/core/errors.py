@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 #: Ids are 64-bit integers in every database we run on; anything larger names nothing.
 ID_MAX = 2**63 - 1
 

@@ -112,7 +112,7 @@ def _undo_change(session: Session, entity: Entity, change_id: Any, reason: str) 
             f"The status changed again after change {row.id} (now {entity.status}); revert the "
             f"later change first, or revert to a time.")
     meta = row.meta or {}
-    data = _undo_data(entity.data or {}, meta.get("data"))
+    data = undo_data(entity.data or {}, meta.get("data"))
     renamed = meta.get("name") or {}
     name = renamed["before"] if renamed and entity.name == renamed["after"] else entity.name
     # A data-only change is undone in the data alone: the status it was made in may have moved on.
@@ -123,7 +123,7 @@ def _undo_change(session: Session, entity: Entity, change_id: Any, reason: str) 
     return _revert(entity, status, data, name, reason, {"reverted_change": row.id})
 
 
-def _undo_data(current: dict[str, Any], change: dict[str, Any] | None) -> dict[str, Any]:
+def undo_data(current: dict[str, Any], change: dict[str, Any] | None) -> dict[str, Any]:
     """Put back the values a change replaced, but only where nobody changed them since."""
     if not change:
         return dict(current)

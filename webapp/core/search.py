@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, and_, func, select, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from webapp.models import Entity, SearchWord

@@ -9,7 +9,24 @@ from webapp.models.user import ROLES, ApiToken, User
 from webapp.models.workflow import WorkflowDefinition
 
 __all__ = [
-    "ROLES", "ApiToken", "AuditCheckpoint", "AuditEntry", "Base", "BulkOperation", "Entity", "Lease",
-    "OutboxEvent", "SearchWord", "SettingChange", "SettingOverride", "StatusChange", "SweepRun", "User",
-    "Notification", "WebhookDelivery", "WebhookSubscription", "WorkflowDefinition", "utcnow",
+    "ROLES",
+    "ApiToken",
+    "AuditCheckpoint",
+    "AuditEntry",
+    "Base",
+    "BulkOperation",
+    "Entity",
+    "Lease",
+    "Notification",
+    "OutboxEvent",
+    "SearchWord",
+    "SettingChange",
+    "SettingOverride",
+    "StatusChange",
+    "SweepRun",
+    "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "WorkflowDefinition",
+    "utcnow",
 ]

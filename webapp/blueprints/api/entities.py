@@ -5,7 +5,12 @@ from flask import jsonify, request
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import (
-    actor, body, manager, optional_int, optional_text, parse_time,
+    actor,
+    body,
+    manager,
+    optional_int,
+    optional_text,
+    parse_time,
 )
 from webapp.core import entities, history, listing
 from webapp.core.errors import InvalidInput

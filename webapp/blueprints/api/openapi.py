@@ -10,10 +10,9 @@ from typing import Any
 
 from flask import jsonify
 
+from webapp.blueprints.api import ROUTE_MODULES as API_MODULES
 from webapp.blueprints.api import bp
 from webapp.permissions import PUBLIC, requires
-
-from webapp.blueprints.api import ROUTE_MODULES as API_MODULES  # noqa: E402
 
 
 def error_response(description: str) -> dict[str, Any]:

@@ -1,21 +1,14 @@
-"""Operations endpoints: liveness, readiness, Prometheus metrics.
-
-Registering this blueprint also switches on what the endpoints report about: request ids and
-JSON logs, metrics hooks, and the search rate limit (see ``_observe``).
-"""
+"""Operations endpoints: liveness, readiness, Prometheus metrics."""
 from __future__ import annotations
 
 import logging
 import os
 
 from flask import Blueprint, Response, current_app, jsonify
-from flask.blueprints import BlueprintSetupState
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
-from webapp import logging as json_logging
 from webapp import metrics as app_metrics
-from webapp import ratelimits
 from webapp.extensions import db, limiter
 from webapp.permissions import PUBLIC, requires
 
@@ -23,13 +16,6 @@ bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
 REDIS_DOWN_WARNING = ("Redis is unreachable: rate limits are counted per process until it is "
                       "back, so each process allows the full limit.")
-
-
-@bp.record_once
-def _observe(state: BlueprintSetupState) -> None:
-    json_logging.init_app(state.app)
-    app_metrics.init_app(state.app)
-    ratelimits.init_app(state.app)
 
 
 @bp.get("/healthz")
