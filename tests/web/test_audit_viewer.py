@@ -227,4 +227,6 @@ def test_ids_and_cursors_beyond_64_bits_are_handled_as_input(auditor):
     from webapp.core.listing import encode_cursor
 
     assert auditor.get(f"/audit/{2**70}").status_code == 404
-    assert auditor.get(f"/audit/?cursor={encode_cursor(2**70)}").status_code == 200
+    forged = auditor.get(f"/audit/?cursor={encode_cursor(2**70)}")
+    assert forged.status_code == 400  # no page hands out such a cursor: a clear refusal
+    assert "Use next_cursor as given." in forged.text
