@@ -54,6 +54,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     BACKGROUND = os.environ.get("STATEKEEPER_BACKGROUND", "0") == "1"
+    #: How often the sweep worker asks whether a sweep is due (the interval itself is the
+    #: runtime setting ``sweep_interval_minutes``); tests of several processes shorten it.
+    SWEEP_CHECK_SECONDS = float(os.environ.get("STATEKEEPER_SWEEP_CHECK_SECONDS", "30"))
     ADMIN_PASSWORD = os.environ.get("STATEKEEPER_ADMIN_PASSWORD") or None
 
     SESSION_COOKIE_HTTPONLY = True
@@ -91,6 +94,7 @@ class TestConfig(Config):
 
     TESTING = True
     BACKGROUND = False
+    SWEEP_CHECK_SECONDS = 30.0
     SECRET_KEY = "test-secret-key"  # type: ignore[assignment]
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     REDIS_URL = None

@@ -77,12 +77,16 @@ class EntityRow:
 _ROW_COLUMNS = [Entity.__table__.c[f] for f in EntityRow.__slots__]
 
 
-def lock_rows(session: Session, ids: Sequence[int], lock: bool = True) -> dict[int, EntityRow]:
-    """Entities as EntityRows, in chunks; locked for writing like ``lock_entities`` when ``lock``."""
+def lock_rows(session: Session, ids: Sequence[int], lock: bool = True,
+              where: Sequence[Any] = ()) -> dict[int, EntityRow]:
+    """Entities as EntityRows, in chunks; locked for writing like ``lock_entities`` when ``lock``.
+
+    ``where`` narrows them to those still matching extra conditions (a sweep re-checks who is
+    due inside its write transaction)."""
     found: dict[int, EntityRow] = {}
     pg = lock and session.get_bind().dialect.name == "postgresql"
     for chunk in chunked(list(ids)):
-        stmt = select(*_ROW_COLUMNS).where(Entity.id.in_(chunk))
+        stmt = select(*_ROW_COLUMNS).where(Entity.id.in_(chunk), *where)
         if pg:
             stmt = stmt.with_for_update()
         # Through the connection: plain rows, without the ORM's loading machinery.

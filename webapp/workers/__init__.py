@@ -21,7 +21,7 @@ _atexit_registered = False
 
 def build_runner(app: Flask) -> PeriodicRunner:
     return PeriodicRunner(app, [
-        Task("sweep", tasks.SWEEP_CHECK_SECONDS, tasks.sweep_tick),
+        Task("sweep", tasks.sweep_check_seconds(app), tasks.sweep_tick),
         Task("outbox", tasks.OUTBOX_SECONDS, tasks.outbox_tick),
         Task("webhooks", tasks.WEBHOOK_SECONDS, tasks.webhook_tick),
         Task("retention", tasks.RETENTION_SECONDS, tasks.retention_tick),

@@ -1,6 +1,6 @@
 """What the background threads do on each tick (inside an app context).
 
-- sweep: every ``SWEEP_CHECK_SECONDS`` ask whether ``sweep_interval_minutes`` have passed since
+- sweep: every ``SWEEP_CHECK_SECONDS`` (config, env ``STATEKEEPER_SWEEP_CHECK_SECONDS``) ask whether ``sweep_interval_minutes`` have passed since
   the last run; if so, run one under the sweep lease (renewed before every chunk, released at
   the end; another process holding it means it is sweeping, so this one skips);
 - outbox: deliver every due outbox event (subscribers, webhook deliveries, notifications);
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 
 from webapp.core import delivery, lease, retention, sweep_runs, webhooks
 from webapp.core.manager import StateManager
@@ -30,6 +30,11 @@ OUTBOX_SECONDS = 1.0
 WEBHOOK_SECONDS = 2.0
 RETENTION_SECONDS = 3600.0
 _RETENTION_HOLDER = lease.new_holder("retention")
+
+
+def sweep_check_seconds(app: Flask) -> float:
+    """Seconds between two "is a sweep due?" checks: the app's config, else the default."""
+    return float(app.config.get("SWEEP_CHECK_SECONDS", SWEEP_CHECK_SECONDS))
 
 
 def clock() -> Callable[[], datetime]:
