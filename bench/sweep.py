@@ -9,13 +9,14 @@ warning period only (to be warned). Then measures, with the caches warm as in a 
     chunks of 2,000 (rule checks, entities, history, outbox, one audit row per chunk), 50,000
     warnings (warned_at + one EntityWarned event each), the SweepRun record,
 (c) the same sweep again (idempotent: nothing is due, only the index reads remain).
-Run with ``python -m bench sweep [--entities N] [--due N] [--postgres]``.
+Run with ``python -m bench sweep [--entities N] [--due N] [--postgres] [--keep FILE]``.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -160,9 +161,18 @@ def run_on(name: str, url: str, args: argparse.Namespace) -> None:
     from webapp.models import utcnow
 
     now = utcnow()
-    started = time.perf_counter()
-    seed(url, args.entities, args.due, args.warned, now)
-    print(f"{name}: seeded {args.entities:,} entities in {time.perf_counter() - started:.0f} s")
+    kept = Path(args.keep) if args.keep and url.startswith("sqlite") else None
+    if kept and kept.exists():  # a pristine copy from an earlier run, with its moment
+        now = datetime.fromisoformat(Path(f"{kept}.now").read_text())
+        shutil.copyfile(kept, url.removeprefix("sqlite:///"))
+        print(f"{name}: {args.entities:,} entities copied from {kept} (seeded at {now:%H:%M})")
+    else:
+        started = time.perf_counter()
+        seed(url, args.entities, args.due, args.warned, now)
+        print(f"{name}: seeded {args.entities:,} entities in {time.perf_counter() - started:.0f} s")
+        if kept:
+            shutil.copyfile(url.removeprefix("sqlite:///"), kept)
+            Path(f"{kept}.now").write_text(now.isoformat())
     report(name, args.entities, measure(url, now))
 
 
@@ -173,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warned", type=int, default=WARNED)
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--dir", default=None, help="where the SQLite file goes (default: temp)")
+    parser.add_argument("--keep", default=None, metavar="FILE",
+                        help="keep the seeded SQLite database in FILE and reuse it next time "
+                             "(seeding 1,000,000 takes minutes); each run sweeps a copy")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sk-bench-sweep-", dir=args.dir) as tmp:
         run_on("SQLite", f"sqlite:///{Path(tmp) / 'sweep.db'}", args)

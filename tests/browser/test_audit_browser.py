@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests import services
 from tests.factories import PASSWORD, make_audit_entries, make_user
 from tests.live_server import ThreadedServer
 from webapp.core.actor import Actor
@@ -20,18 +19,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        options = services.chromium_launch_options()
-    except services.ServiceUnavailable as exc:
-        pytest.skip(str(exc))
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**options)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from tests import services
 from tests.factories import PASSWORD, make_user
 from tests.live_server import ThreadedServer
 from webapp.core import packs
@@ -26,18 +25,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SEEDER = Actor("seeder", "admin")
 N = 60
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        options = services.chromium_launch_options()
-    except services.ServiceUnavailable as exc:
-        pytest.skip(str(exc))
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**options)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
 from tests.factories import PASSWORD, make_user
+from tests.browser.conftest import shot
 from tests.live_server import ThreadedServer
 from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     SEEDER,
@@ -31,18 +31,6 @@ expect = sync_api.expect
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        options = services.chromium_launch_options()
-    except services.ServiceUnavailable as exc:
-        pytest.skip(str(exc))
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**options)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def server(app, sm):
     with app.app_context():
@@ -50,24 +38,6 @@ def server(app, sm):
             make_user(db.session, role=role, username=role)
     with ThreadedServer(app) as running:
         yield running
-
-
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and "status of 4" not in msg.text else None)
-    yield page
-    context.close()
-    assert errors == []  # no script errors, no CSP violations
-
-
-def shot(page, name: str) -> None:
-    # caret="initial": hiding the caret would inject an inline style, which the CSP refuses.
-    page.screenshot(path=ARTIFACTS / name, full_page=True, caret="initial")
 
 
 def sign_in(page, server, username: str) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
 from tests.factories import PASSWORD, make_user
 from tests.helpers import NAV_BY_ROLE, existing_nav_labels
 from tests.live_server import ThreadedServer
@@ -19,18 +18,6 @@ pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        options = services.chromium_launch_options()
-    except services.ServiceUnavailable as exc:
-        pytest.skip(str(exc))
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**options)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ inside the caller's transaction; the row version guards against lost updates.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
@@ -20,6 +21,7 @@ from webapp.core.errors import ConcurrencyConflict, NotFound, storable_id
 from webapp.core.events import STATUS_CHANGED, outbox_table
 from webapp.core.relations import chunked
 from webapp.models import Entity, StatusChange
+from webapp.models.base import UTCDateTime
 
 SOURCES = ("manual", "api", "bulk", "sweep", "cascade", "revert", "activity", "import")
 
@@ -75,6 +77,32 @@ class EntityRow:
 
 
 _ROW_COLUMNS = [Entity.__table__.c[f] for f in EntityRow.__slots__]
+#: The same columns untyped: values come as the driver gives them and ``_row_maker`` converts
+#: them with fromisoformat/json.loads, several times cheaper per row than the types' result
+#: processors (a sweep loads 100,000 of these; bench/sweep.py).
+_RAW_COLUMNS = [column(c.name) for c in _ROW_COLUMNS]
+_TIMES = [i for i, c in enumerate(_ROW_COLUMNS) if isinstance(c.type, UTCDateTime)]
+_DATA = EntityRow.__slots__.index("data")
+
+
+def _row_maker(sqlite: bool) -> Callable[[Sequence[Any]], EntityRow]:
+    """Driver values -> EntityRow, with what UTCDateTime and JSON would return (aware UTC
+    datetimes, parsed data); SQLite hands both over as text."""
+    def to_time(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def make(raw: Sequence[Any]) -> EntityRow:
+        values = list(raw)
+        for i in _TIMES:
+            values[i] = to_time(values[i])
+        if sqlite and isinstance(values[_DATA], str):
+            values[_DATA] = json.loads(values[_DATA])
+        return EntityRow(*values)
+    return make
 
 
 def lock_rows(session: Session, ids: Sequence[int], lock: bool = True,
@@ -84,13 +112,14 @@ def lock_rows(session: Session, ids: Sequence[int], lock: bool = True,
     ``where`` narrows them to those still matching extra conditions (a sweep re-checks who is
     due inside its write transaction)."""
     found: dict[int, EntityRow] = {}
-    pg = lock and session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect.name
+    pg, make = lock and dialect == "postgresql", _row_maker(dialect == "sqlite")
     for chunk in chunked(list(ids)):
-        stmt = select(*_ROW_COLUMNS).where(Entity.id.in_(chunk), *where)
+        stmt = select(*_RAW_COLUMNS).select_from(_T).where(Entity.id.in_(chunk), *where)
         if pg:
             stmt = stmt.with_for_update()
         # Through the connection: plain rows, without the ORM's loading machinery.
-        found.update((row[0], EntityRow(*row)) for row in session.connection().execute(stmt))
+        found.update((row[0], make(row)) for row in session.connection().execute(stmt))
     return found
 
 
@@ -315,6 +344,26 @@ def _events_sql(pg: bool, n: int) -> str:
             f"SELECT '{STATUS_CHANGED}', h.entity_id, {payload}, "
             f"{'gen_random_uuid()::text' if pg else _SQLITE_UUID}, {mark}, 'pending', 0, {mark} "
             f"FROM {_H.name} h JOIN {_T.name} e ON e.id = h.entity_id WHERE {where} ORDER BY h.id")
+
+
+_OUTBOX_COLUMNS = ("event_type", "entity_id", "payload", "idempotency_key", "created_at", "state",
+                   "attempts", "next_attempt_at")
+
+
+def insert_outbox(session: Session, event_type: str, events: Sequence[tuple[int, dict[str, Any]]],
+                  now: datetime) -> None:
+    """Pending outbox rows for (entity id, payload) pairs, through the driver's executemany
+    (the rows ``events.outbox_row`` describes, without SQLAlchemy's per-row parameter work)."""
+    if not events:
+        return
+    conn = session.connection()
+    pg = _pg(conn)
+    as_json = json.dumps if pg else _binder(conn, _O.c.payload)
+    now_db = _binder(conn, _O.c.created_at)(now)
+    rows = [(event_type, entity_id, as_json(payload), str(uuid.uuid4()), now_db, "pending", 0,
+             now_db) for entity_id, payload in events]
+    sql = _insert_sql(conn, _O, _OUTBOX_COLUMNS)
+    conn.exec_driver_sql(sql.replace("%s, %s, %s", "%s, %s, %s::jsonb", 1) if pg else sql, rows)
 
 
 def event_payload(c: Change, history_id: int, actor: Actor, correlation_id: str) -> dict[str, Any]:

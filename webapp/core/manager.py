@@ -184,8 +184,12 @@ class StateManager:
         return plan_moves(wf, batch, target, actor, ctx, source, self._validators[wf.entity_type])
 
     def apply(self, session: Session, planned: Sequence[Change], actor: Actor, now: datetime,
-              cid: str, event_type: str, message: str | None = None, audit_each: bool = True) -> Outcome:
-        """Write changes and every follow-up (cascades, derived statuses) in waves; audit them."""
+              cid: str, event_type: str, message: str | None = None, audit_each: bool = True,
+              events: bool = True) -> Outcome:
+        """Write changes and every follow-up (cascades, derived statuses) in waves; audit them.
+
+        ``events=False`` leaves the in-process payloads out of the outcome (the outbox rows
+        are written all the same) for callers that publish nothing, such as the sweep."""
         workflows, settings = self.workflows.all(session), self.settings.all(session)
         written: list[Change] = []
         ids: list[int] = []
@@ -201,7 +205,8 @@ class StateManager:
         if audit_each and planned:
             audit.write(session, [_audit_record(actor, event_type, c, cid, message, cascaded)
                                   for c in planned], now)
-        return Outcome(first, cascaded, cid, _payloads(written, ids, actor, cid))  # type: ignore[arg-type]
+        payloads = _payloads(written, ids, actor, cid) if events else []
+        return Outcome(first, cascaded, cid, payloads)  # type: ignore[arg-type]
 
 
 def check_version(entity: Entity, version: Any) -> None:

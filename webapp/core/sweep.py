@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.core import audit
 from webapp.core.actor import SWEEPER
-from webapp.core.changes import Change, EntityRow, lock_rows
-from webapp.core.events import ENTITY_WARNED, outbox_row, outbox_table
+from webapp.core.changes import Change, EntityRow, insert_outbox, lock_rows
+from webapp.core.events import ENTITY_WARNED
 from webapp.core.relations import chunked
 from webapp.core.transactions import write_transaction
 from webapp.core.workflow import Workflow
@@ -107,9 +107,10 @@ class SweepReport:
 
     def refuse(self, type_: str, entities: Sequence[Entity | EntityRow],
                failures: dict[int, tuple[str, list[str]]]) -> None:
+        if not failures:
+            return
         self.refused += len(failures)
-        if failures:
-            self._bump(type_, "refused", len(failures))
+        self._bump(type_, "refused", len(failures))
         names = {e.id: e.name for e in entities}
         for eid, (_kind, messages) in list(failures.items())[:max(0, ITEMS_MAX - len(self.errors))]:
             self.errors.append({"id": eid, "type": type_, "name": names.get(eid),
@@ -297,7 +298,8 @@ def _apply(session: Session, sm: StateManager, changes: list[Change], report: Sw
     if not changes:
         return
     now = report.as_of
-    sm.apply(session, changes, SWEEPER, now, report.correlation_id, event_type, audit_each=False)
+    sm.apply(session, changes, SWEEPER, now, report.correlation_id, event_type, audit_each=False,
+             events=False)  # nothing in-process listens: delivery goes through the outbox
     ids = [c.entity.id for c in changes]
     audit.write(session, [audit.AuditRecord(
         SWEEPER, event_type, changes[0].entity.type, None,
@@ -320,9 +322,8 @@ def _warn(session: Session, sm: StateManager, p: Policy, ids: Sequence[int], rep
                 _T.update().where(*conditions).values(warned_at=now).returning(*_WARN_COLUMNS)
             ).all()
             rows.sort(key=lambda r: r.id)
-            if rows:
-                session.connection().execute(insert(outbox_table()), [
-                    outbox_row(ENTITY_WARNED, r.id, _warning(p, r, report), now) for r in rows])
+            insert_outbox(session, ENTITY_WARNED, [(r.id, _warning(p, r, report)) for r in rows],
+                          now)
     report.record("warn", p.type, rows)
 
 
