@@ -67,6 +67,8 @@ class Config:
     WTF_CSRF_HEADERS: ClassVar[list[str]] = ["X-CSRFToken"]
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
+    #: Extra audit-redaction key patterns, comma-separated (added to the built-in list).
+    AUDIT_REDACT_KEYS = [k for k in os.environ.get("STATEKEEPER_REDACT_KEYS", "").split(",") if k.strip()]
     #: Account lockout after repeated wrong passwords (CONTRACT: brute force protection).
     LOGIN_MAX_FAILURES = int(os.environ.get("STATEKEEPER_LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_SECONDS = int(os.environ.get("STATEKEEPER_LOGIN_LOCKOUT_SECONDS", "900"))

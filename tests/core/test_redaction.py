@@ -149,3 +149,14 @@ def test_custom_key_patterns_blank_other_keys():
     assert redact({"pin": "1234", "email": "x"}, key_patterns=["pin"]) == {
         "pin": REDACTED, "email": "x"}
 
+
+
+def test_a_deployment_can_add_its_own_sensitive_keys() -> None:
+    from webapp.core import redaction
+
+    try:
+        redaction.configure(["salary"])
+        assert redaction.redact({"salary": 91000, "note": "x"}) == {"salary": "[REDACTED]", "note": "x"}
+    finally:
+        redaction.configure()
+    assert redaction.redact({"salary": 91000}) == {"salary": 91000}

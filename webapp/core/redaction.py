@@ -10,6 +10,17 @@ DEFAULT_KEY_PATTERNS = (
     "email", "e_mail", "phone", "mobile", "password", "passwd", "secret", "token",
     "api_key", "apikey", "ssn", "social_security", "card", "iban", "cvv",
 )
+#: Key patterns in force: the defaults plus what the deployment adds (``configure``).
+_key_patterns: tuple[str, ...] = DEFAULT_KEY_PATTERNS
+
+
+def configure(extra_key_patterns: Iterable[str] = ()) -> None:
+    """Add deployment-specific sensitive key patterns (e.g. "salary", "dob") to the defaults."""
+    global _key_patterns
+    extra = tuple(p.strip().lower() for p in extra_key_patterns if p.strip())
+    _key_patterns = DEFAULT_KEY_PATTERNS + extra
+
+
 # Order matters: a token is masked whole before the digit patterns could cut it in two.
 _VALUE_PATTERNS = [
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
@@ -27,9 +38,9 @@ def redact_text(text: str) -> str:
     return text
 
 
-def redact(value: Any, key_patterns: Iterable[str] = DEFAULT_KEY_PATTERNS) -> Any:
+def redact(value: Any, key_patterns: Iterable[str] | None = None) -> Any:
     """Return a copy with sensitive keys blanked and PII-looking strings masked."""
-    patterns = tuple(p.lower() for p in key_patterns)
+    patterns = tuple(p.lower() for p in (_key_patterns if key_patterns is None else key_patterns))
     return _redact(value, patterns)
 
 
