@@ -18,6 +18,7 @@ import signal
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -27,10 +28,15 @@ import pytest
 import redis
 from sqlalchemy import func, insert, select, text
 
-from tests.factories import (Receiver, load_packs, make_receiver, make_subscription, make_token,
-                             make_user)
+from tests.factories import (
+    Receiver,
+    load_packs,
+    make_receiver,
+    make_subscription,
+    make_token,
+    make_user,
+)
 from tests.live_server import AppProcess, HttpBrowser
-from webapp.core.actor import Actor
 from webapp.extensions import db
 from webapp.models import Entity, OutboxEvent, StatusChange, SweepRun, WebhookDelivery, utcnow
 
@@ -39,7 +45,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ACTIVE, QUIET, LATE_QUIET = 240, 60, 30
 SIGN_INS_ALLOWED = 5
 CHECK_SECONDS = 0.2
-SEEDER = Actor("seeder", "admin")
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.05
@@ -112,7 +117,7 @@ def insert_reps(name: str, count: int, last_activity) -> list[int]:
 
 @pytest.fixture
 def deployment(make_app, postgres_server, redis_server, tmp_path) -> Iterator[Deployment]:
-    url = postgres_server.create_database(f"three_{tmp_path.name[-12:].lower()}")
+    url = postgres_server.create_database(f"three_{uuid.uuid4().hex[:12]}")
     app = make_app(url)  # migrated by the real migrations (flask_migrate.upgrade)
     redis.Redis.from_url(redis_server.url).flushall()
     token: list[str] = []
@@ -170,7 +175,8 @@ def one_sweep_per_interval_and_no_entity_swept_twice(d: Deployment) -> str:
     time.sleep(10 * CHECK_SECONDS)
     runs = d.finished_runs()
     assert [r.inactivated for r in runs] == [QUIET, LATE_QUIET]
-    assert runs[0].finished_at <= runs[1].started_at  # never two at once
+    assert [r.error for r in runs] == [None, None]
+    assert runs[0].finished_at <= runs[1].started_at
 
     swept = Counter(e for (e,) in d.rows(select(StatusChange.entity_id)
                                          .where(StatusChange.source == "sweep")))
@@ -196,13 +202,24 @@ def a_settings_change_is_seen_everywhere_within_two_seconds(d: Deployment) -> li
     changed = time.monotonic()
     assert status == 200 and body[key]["value"] == 150
 
-    latencies = []
-    for url in d.urls[1:]:
-        wait_for(lambda url=url: api(url, d.token, "GET", "/api/v1/config")[1][key]["value"] == 150,
-                 5, f"the new value at {url}", every=0.01)
-        latencies.append(time.monotonic() - changed)
-    assert max(latencies) < 2.0
-    return [f"{s:.2f} s" for s in latencies]
+    # When did B and C first answer with the new value? (the time the asking request was sent:
+    # from then on that process serves the new value)
+    seen_after: dict[str, float] = {}
+    deadline = changed + 5
+    while len(seen_after) < 2 and time.monotonic() < deadline:
+        for url in d.urls[1:]:
+            sent = time.monotonic()
+            if url not in seen_after and value_at(d, url, key) == 150:
+                seen_after[url] = sent - changed
+        time.sleep(0.01)
+    assert len(seen_after) == 2 and max(seen_after.values()) < 2.0, seen_after
+    return [f"{s:.2f} s" for s in seen_after.values()]
+
+
+def value_at(d: Deployment, url: str, key: str) -> object:
+    status, body = api(url, d.token, "GET", "/api/v1/config")
+    assert status == 200, body
+    return body[key]["value"]
 
 
 def api_changes_on_all_three(d: Deployment) -> None:

@@ -91,16 +91,17 @@ def _row_maker(sqlite: bool) -> Callable[[Sequence[Any]], EntityRow]:
     def to_time(value: Any) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+        if isinstance(value, str):  # SQLite's naive UTC text: one C call makes it aware
+            return datetime.fromisoformat(value + "+00:00")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def make(raw: Sequence[Any]) -> EntityRow:
         values = list(raw)
         for i in _TIMES:
             values[i] = to_time(values[i])
-        if sqlite and isinstance(values[_DATA], str):
-            values[_DATA] = json.loads(values[_DATA])
+        data = values[_DATA]
+        if sqlite and isinstance(data, str):
+            values[_DATA] = {} if data == "{}" else json.loads(data)
         return EntityRow(*values)
     return make
 

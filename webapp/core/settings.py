@@ -99,7 +99,7 @@ def cross_field_errors(values: Mapping[str, Any]) -> dict[str, str]:
 class SettingsStore:
     """Reads settings with a short in-process cache; writes validate, record history, audit."""
 
-    def __init__(self, ttl_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, ttl_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self._ttl, self._clock = ttl_seconds, clock
         self._cache: dict[str, Any] | None = None
         self._loaded_at = 0.0

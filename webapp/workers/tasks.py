@@ -1,8 +1,9 @@
 """What the background threads do on each tick (inside an app context).
 
-- sweep: every ``SWEEP_CHECK_SECONDS`` (config, env ``STATEKEEPER_SWEEP_CHECK_SECONDS``) ask whether ``sweep_interval_minutes`` have passed since
-  the last run; if so, run one under the sweep lease (renewed before every chunk, released at
-  the end; another process holding it means it is sweeping, so this one skips);
+- sweep: every ``SWEEP_CHECK_SECONDS`` (config; env ``STATEKEEPER_SWEEP_CHECK_SECONDS``) ask
+  whether ``sweep_interval_minutes`` have passed since the last run; if so, run one under the
+  sweep lease (renewed before every chunk, released at the end; another process holding it
+  means it is sweeping, so this one skips);
 - outbox: deliver every due outbox event (subscribers, webhook deliveries, notifications);
 - webhooks: send the webhook deliveries that are due, with retries and backoff;
 - retention: hourly, archive audit entries past ``audit_retention_days`` (under a lease).

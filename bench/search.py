@@ -1,0 +1,128 @@
+"""Typo-tolerant search at scale: ``listing.page`` with a query against a LIKE '%word%' scan.
+
+Seeds (or, with ``--keep``, reuses) a database of ``size`` entities made by ``core.seed`` (the
+demo data's names: builders, communities, streets, people), then takes ~50 realistic queries
+from the seeded names -- one or two words, half of them misspelt (a letter dropped, doubled,
+swapped or replaced) -- and times, per query, (a) the first page of 50 newest matches as the
+list page asks for it (vocabulary correction + FTS5 trigram match on SQLite) and (b) the same
+page by a plain case-insensitive LIKE '%word%' scan of the names. Each query runs ``--runs``
+times after one warm-up; p50/p95 are over all those timings.
+
+    .venv/bin/python -m bench search 1000000 --keep /tmp/bench-1m   # minutes to seed, once
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+QUERIES = 50
+
+
+def _misspell(word: str, rnd: random.Random) -> str:
+    i = rnd.randrange(1, len(word) - 1)
+    return rnd.choice([
+        word[:i] + word[i + 1:],                            # a letter dropped
+        word[:i] + word[i] + word[i:],                      # a letter doubled
+        word[:i - 1] + word[i] + word[i - 1] + word[i + 1:],  # two letters swapped
+        word[:i] + rnd.choice("aeiourstn") + word[i + 1:],  # a letter replaced
+    ])
+
+
+def queries(names: list[str], rnd: random.Random) -> list[tuple[str, bool]]:
+    """(query, misspelt) pairs: one or two words of a real name, every other one misspelt."""
+    found: list[tuple[str, bool]] = []
+    while len(found) < QUERIES:
+        words = [w for w in rnd.choice(names).lower().split() if len(w) >= 4 and w.isalpha()]
+        if not words:
+            continue
+        picked = rnd.sample(words, min(len(words), rnd.choice((1, 2))))
+        misspelt = len(found) % 2 == 1
+        if misspelt:
+            picked[0] = _misspell(picked[0], rnd)
+        found.append((" ".join(picked), misspelt))
+    return found
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _timed_ms(fn) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def _like_page(session, query: str) -> list[int]:
+    from webapp.models import Entity
+
+    stmt = select(Entity.id)
+    for word in query.split():
+        stmt = stmt.where(func.lower(Entity.name).like(f"%{word}%"))
+    return list(session.scalars(stmt.order_by(Entity.id.desc()).limit(50)))
+
+
+def measure(session, runs: int, rnd: random.Random) -> dict[str, object]:
+    from webapp.core import listing, search
+    from webapp.models import Entity
+
+    top = session.scalar(select(func.max(Entity.id)))
+    sample = [rnd.randint(1, top) for _ in range(400)]
+    names = list(session.scalars(select(Entity.name).where(Entity.id.in_(sample))))
+    vocabulary = search.Vocabulary()
+    results: dict[str, object] = {"core": [], "like": [], "rows": [], "corrected": 0,
+                                  "queries": queries(names, rnd)}
+    for q, misspelt in results["queries"]:
+        def core(q=q):
+            return listing.browse(session, vocabulary, listing.Filters(q=q), limit=50)
+        core()
+        _like_page(session, q)  # warm-up of both
+        for _ in range(runs):
+            ms, found = _timed_ms(core)
+            results["core"].append(ms)
+            results["like"].append(_timed_ms(lambda q=q: _like_page(session, q))[0])
+        results["rows"].append(len(found.rows))
+        results["corrected"] += misspelt and " ".join(found.words) != q
+        session.rollback()
+    return results
+
+
+def report(size: int, runs: int, r: dict) -> None:
+    core, like = r["core"], r["like"]
+    hits = sum(1 for n in r["rows"] if n)
+    print(f"\nsearch over {size:,} entities: {len(r['queries'])} queries x {runs} runs "
+          f"({hits} with matches; {r['corrected']} of {len(r['queries']) // 2} misspelt "
+          f"queries corrected)")
+    for label, values in (("listing.browse(q=...), first page", core),
+                          ("LIKE '%word%' scan, same page", like)):
+        print(f"  {label:36} p50 {percentile(values, 50):8.1f} ms   "
+              f"p95 {percentile(values, 95):8.1f} ms   max {max(values):8.1f} ms")
+    print(f"  ratio of medians (LIKE / core)       {statistics.median(like) / statistics.median(core):.1f}x")
+    print("  queries: " + ", ".join(q for q, _ in r["queries"][:12]) + ", ...")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.list_page import build
+    from webapp.extensions import db
+
+    parser = argparse.ArgumentParser(prog="python -m bench search", description=__doc__.split("\n")[0])
+    parser.add_argument("size", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="keep (or reuse) the database in this folder")
+    args = parser.parse_args(argv)
+    logging.disable(logging.INFO)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        app = build(args.size, folder)
+        with app.app_context():
+            report(args.size, args.runs, measure(db.session, args.runs, random.Random(11)))
+    return 0
