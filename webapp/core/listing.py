@@ -199,8 +199,13 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
         raise InvalidInput("That cursor belongs to another sort.", {"cursor": "Start from page one."})
     backwards = position is not None and position.direction == "prev"
     walk = sort.flipped() if backwards else sort
-    stmt = _after(query(session, vocabulary, f, words), walk, position)
-    rows = _load(session, stmt.with_only_columns(Entity.id).order_by(*_order(walk)).limit(limit + 1))
+    match = search.ordered_match(session, words) if walk.key == "id" else None
+    if match is not None:
+        ids = _fts_ids(query(session, vocabulary, f, _short(words)), walk, position, match)
+    else:
+        stmt = _after(query(session, vocabulary, f, words), walk, position)
+        ids = stmt.with_only_columns(Entity.id).order_by(*_order(walk))
+    rows = _load(session, ids.limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -211,6 +216,22 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
                 _encode_position(rows[-1], "next", sort) if rows and has_next else None,
                 _encode_position(rows[0], "prev", sort) if rows and has_prev else None,
                 words)
+
+
+def _short(words: list[str]) -> list[str]:
+    """The words the trigram index cannot serve (an empty list filters nothing)."""
+    return [w for w in words if len(w) < search.MIN_TRIGRAM]
+
+
+def _fts_ids(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None,
+             match: tuple[Any, Any]) -> Select[tuple[int]]:
+    """Ids in id order with the search index joined, ordered and bounded by its own rowid
+    (= entity id) so that SQLite reads matches in order and stops after the page."""
+    rowid, condition = match
+    stmt = stmt.with_only_columns(Entity.id).join(rowid.table, rowid == Entity.id).where(condition)
+    if position is not None:
+        stmt = stmt.where(rowid < position.id if sort.descending else rowid > position.id)
+    return stmt.order_by(rowid.desc() if sort.descending else rowid.asc())
 
 
 def _load(session: Session, ids_in_order: Select[tuple[int]]) -> list[Entity]:
