@@ -27,7 +27,12 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
+def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    if "server" in request.fixturenames:
+        # Start the test's server first so that it stops after this page has closed: a server
+        # that stops under an open page resets Chromium's pending connections, which the page
+        # reports as script errors (ERR_CONNECTION_RESET) that the test never caused.
+        request.getfixturevalue("server")
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []

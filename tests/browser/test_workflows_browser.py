@@ -34,19 +34,6 @@ def server(app):
     StateManager.reset_instance()
 
 
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    yield page
-    context.close()
-    # Chromium logs every 4xx answer; 409 and 422 are the editor's in-place form errors.
-    assert [e for e in errors if "status of 422" not in e and "status of 409" not in e] == []
-
-
 def sign_in(page, server, username: str) -> None:
     page.goto(server.url + "/login")
     page.get_by_label("Username").fill(username)
