@@ -8,7 +8,11 @@ warning period only (to be warned). Then measures, with the caches warm as in a 
 (b) the real run: lease, 100,000 inactivations through the StateManager's plan/apply in
     chunks of 2,000 (rule checks, entities, history, outbox, one audit row per chunk), 50,000
     warnings (warned_at + one EntityWarned event each), the SweepRun record,
-(c) the same sweep again (idempotent: nothing is due, only the index reads remain).
+(c) the same sweep again (idempotent: nothing is due, only the index reads remain),
+beside (f) its raw-SQL floor on a fresh copy of the same database: the due ids read from the
+index, then the same writes in the same chunks through the driver (executemany UPDATE of the
+entities, INSERT of their history and outbox rows, warned_at and the warning events, a commit
+per chunk), with no rule checks, no payloads built and no audit.
 Run with ``python -m bench sweep [--entities N] [--due N] [--postgres] [--keep FILE]``.
 """
 from __future__ import annotations
@@ -20,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -133,6 +138,80 @@ def measure(url: str, now: datetime) -> dict[str, object]:
     return {"dry": dry, "dry_s": dry_s, "real": real, "real_s": real_s, "again_s": again_s}
 
 
+def floor(url: str, now: datetime) -> tuple[tuple[float, float], int, int]:
+    """(wall, CPU) seconds of the sweep's writes alone, through the raw driver (see above),
+    and how many it made inactive and warned."""
+    from webapp.core.sweep import CHUNK as SWEEP_CHUNK
+    from webapp.models.engine import configure_engines
+
+    configure_engines()
+    engine = create_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+    mark, at = ("?" if sqlite else "%s"), now.replace(tzinfo=None)
+    stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else at
+    cid = "00000000-0000-4000-8000-000000000000"
+    due, warn = _due_ids(engine, now)
+    update = (f"UPDATE entities SET status={mark}, version=version+1, status_changed_at={mark}, "
+              f"updated_at={mark} WHERE id={mark}")
+    history = (f"INSERT INTO status_changes (entity_id, old_status, new_status, action, actor, "
+               f"source, correlation_id, metadata, seconds_in_previous, created_at) "
+               f"VALUES ({', '.join([mark] * 10)})")
+    outbox = (f"INSERT INTO outbox_events (event_type, entity_id, payload, idempotency_key, "
+              f"created_at, state, attempts, next_attempt_at) VALUES ({', '.join([mark] * 8)})")
+    warned = f"UPDATE entities SET warned_at={mark} WHERE id={mark}"
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        start, cpu = time.perf_counter(), time.process_time()
+        for ids, writes in ((due, _inactivations), (warn, _warnings)):
+            for at_ in range(0, len(ids), SWEEP_CHUNK):
+                if sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                for sql, rows in zip((update, history, outbox, warned),
+                                     writes(ids[at_:at_ + SWEEP_CHUNK], stamp, cid)):
+                    if rows:
+                        cursor.executemany(sql, rows)
+                raw.commit()
+        elapsed = time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        raw.close()
+        engine.dispose()
+    return elapsed, len(due), len(warn)
+
+
+def _due_ids(engine, now: datetime) -> tuple[list[int], list[int]]:
+    """Ids past grace, and past warning only, per type, from the (type, last_activity_at) index."""
+    sqlite = engine.dialect.name == "sqlite"
+    stamp = (lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite else (lambda t: t)
+    quiet = text("SELECT id FROM entities WHERE type = :t AND last_activity_at <= :cut "
+                 "AND last_activity_at > :after ORDER BY id")
+    due, warn = [], []
+    with engine.connect() as conn:
+        for type_, (_share, grace, warning) in TYPES.items():
+            grace_cut, warning_cut = (stamp(now.replace(tzinfo=None) - timedelta(days=days))
+                                      for days in (grace, warning))
+            due += conn.execute(quiet, {"t": type_, "cut": grace_cut,
+                                        "after": stamp(datetime(1970, 1, 1))}).scalars()
+            warn += conn.execute(quiet, {"t": type_, "cut": warning_cut,
+                                         "after": grace_cut}).scalars()
+    return due, warn
+
+
+def _inactivations(ids: list[int], stamp, cid: str) -> tuple[list, ...]:
+    payload = '{"event": "StatusChanged", "entity_id": %d, "new_status": "inactive"}'
+    return ([("inactive", stamp, stamp, i) for i in ids],
+            [(i, "active", "inactive", "deactivate", "sweeper", "sweep", cid, "{}", 0.0, stamp)
+             for i in ids],
+            [("StatusChanged", i, payload % i, str(uuid.uuid4()), stamp, "pending", 0, stamp)
+             for i in ids], [])
+
+
+def _warnings(ids: list[int], stamp, cid: str) -> tuple[list, ...]:
+    payload = '{"event": "EntityWarned", "entity_id": %d, "days_quiet": 50}'
+    return ([], [], [("EntityWarned", i, payload % i, str(uuid.uuid4()), stamp, "pending", 0, stamp)
+                     for i in ids], [(stamp, i) for i in ids])
+
+
 def _timed(fn):
     """(result, wall seconds, CPU seconds of this process -- SQLite runs in it)."""
     start, cpu = time.perf_counter(), time.process_time()
@@ -150,6 +229,10 @@ def report(name: str, total: int, r: dict) -> None:
           f"{real.warned:,} warned, {real.refused:,} refused; "
           f"{done / r['real_s'][0]:,.0f} entities/s)")
     print(f"  (c) again, nothing due : {_secs(r['again_s'])}")
+    floor_s = r["floor_s"]
+    print(f"  (f) raw-SQL floor      : {_secs(floor_s)}  (the same writes, nothing else)")
+    print(f"  (b) / (f)              : {r['real_s'][0] / floor_s[0]:.1f}x wall, "
+          f"{r['real_s'][1] / max(floor_s[1], 1e-9):.1f}x CPU")
     print(f"  load average now       : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
@@ -157,23 +240,28 @@ def _secs(t: tuple[float, float]) -> str:
     return f"{t[0]:6.1f} s wall, {t[1]:6.1f} s CPU in this process"
 
 
-def run_on(name: str, url: str, args: argparse.Namespace) -> None:
+def run_on(name: str, seeded: str, fresh, args: argparse.Namespace) -> None:
+    """Seed ``seeded`` (a URL) unless ``--keep`` has it, then sweep one ``fresh()`` copy and
+    run the floor on another. The floor goes first, so the sweep gets no warmer caches."""
     from webapp.models import utcnow
 
     now = utcnow()
-    kept = Path(args.keep) if args.keep and url.startswith("sqlite") else None
+    kept = Path(args.keep) if args.keep and seeded.startswith("sqlite") else None
     if kept and kept.exists():  # a pristine copy from an earlier run, with its moment
         now = datetime.fromisoformat(Path(f"{kept}.now").read_text())
-        shutil.copyfile(kept, url.removeprefix("sqlite:///"))
+        shutil.copyfile(kept, seeded.removeprefix("sqlite:///"))
         print(f"{name}: {args.entities:,} entities copied from {kept} (seeded at {now:%H:%M})")
     else:
         started = time.perf_counter()
-        seed(url, args.entities, args.due, args.warned, now)
+        seed(seeded, args.entities, args.due, args.warned, now)
         print(f"{name}: seeded {args.entities:,} entities in {time.perf_counter() - started:.0f} s")
         if kept:
-            shutil.copyfile(url.removeprefix("sqlite:///"), kept)
+            shutil.copyfile(seeded.removeprefix("sqlite:///"), kept)
             Path(f"{kept}.now").write_text(now.isoformat())
-    report(name, args.entities, measure(url, now))
+    floor_s, inactivated, warned = floor(fresh(), now)
+    result = measure(fresh(), now)
+    assert (inactivated, warned) == (result["real"].inactivated, result["real"].warned)
+    report(name, args.entities, {**result, "floor_s": floor_s})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
                              "(seeding 1,000,000 takes minutes); each run sweeps a copy")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sk-bench-sweep-", dir=args.dir) as tmp:
-        run_on("SQLite", f"sqlite:///{Path(tmp) / 'sweep.db'}", args)
+        seeded, copies = Path(tmp) / "seeded.db", iter(range(1, 100))
+
+        def fresh() -> str:
+            copy = Path(tmp) / f"sweep{next(copies)}.db"
+            shutil.copyfile(seeded, copy)
+            return f"sqlite:///{copy}"
+        run_on("SQLite", f"sqlite:///{seeded}", fresh, args)
     if args.postgres:
         _postgres(args)
     return 0
@@ -202,8 +296,14 @@ def _postgres(args: argparse.Namespace) -> None:
     except ServiceUnavailable as exc:
         print(f"PostgreSQL: skipped ({exc})")
         return
+    copies = iter(range(1, 100))
+
+    def fresh() -> str:
+        name = f"bench_sweep{next(copies)}"
+        server.psql(f'CREATE DATABASE "{name}" TEMPLATE bench_sweep_seeded')
+        return server.url(name)
     try:
-        run_on("PostgreSQL", server.create_database("bench_sweep"), args)
+        run_on("PostgreSQL", server.create_database("bench_sweep_seeded"), fresh, args)
     finally:
         server.stop()
 

@@ -63,6 +63,18 @@ def test_a_misspelt_search_still_finds_the_name(admin_client, create, sm):
     assert "showing names with “acme hom”" in page.text
 
 
+def test_a_search_counts_only_the_matches_of_the_listed_type(admin_client, create):
+    for name in ("Alpha Homes", "Alphabet Builders"):
+        create("builder", name)
+    for name in ("Alpha Smith", "Alpha Jones", "Alpha Brown"):  # the same word, another type
+        create("sales_rep", name)
+
+    page = admin_client.get("/entities/?type=builder&q=alpha", headers=HTMX)
+
+    assert sorted(names_on(page.text)) == ["Alpha Homes", "Alphabet Builders"]
+    assert "2 matching" in page.text
+
+
 def test_a_search_that_matches_nothing_says_so_and_offers_to_clear_it(admin_client, create):
     create("builder", "Acme Homes")
 

@@ -270,16 +270,25 @@ def _insert_history(session: Session, changes: Sequence[Change], actor: Actor, n
     pg = _pg(conn)
     as_json = json.dumps if pg else _binder(conn, _H.c.metadata)
     now_db = _binder(conn, _H.c.created_at)(now)
-    skip = ("old_status", "seconds_in_previous", "name_after")
+    empty = as_json({})  # most changes (every sweep's) have no metadata: serialised once
     rows = [(ids[i], c.entity.id, c.meta["old_status"], c.new_status, c.action, c.reason,
-             actor.name, c.source, correlation_id,
-             as_json({k: v for k, v in c.meta.items() if k not in skip}),
+             actor.name, c.source, correlation_id, _metadata(c.meta, as_json, empty),
              c.meta["seconds_in_previous"], now_db) for i in order for c in (changes[i],)]
     if pg:
         conn.exec_driver_sql(_PG_HISTORY, _columns(rows))
     else:
         conn.exec_driver_sql(_insert_sql(conn, _H, _HISTORY_COLUMNS), rows)
     return ids
+
+
+_NOT_METADATA = frozenset({"old_status", "seconds_in_previous", "name_after"})
+
+
+def _metadata(meta: dict[str, Any], as_json: Callable[[Any], Any], empty: Any) -> Any:
+    """The change's metadata column: its meta without what has columns of its own."""
+    if meta.keys() <= _NOT_METADATA:
+        return empty
+    return as_json({k: v for k, v in meta.items() if k not in _NOT_METADATA})
 
 
 _HISTORY_COLUMNS = ("id", "entity_id", "old_status", "new_status", "action", "reason", "actor",
