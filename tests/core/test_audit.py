@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from tests.factories import count_rows, make_entity, make_realestate
+from tests.factories import count_rows, make_entity, make_manager, make_realestate
 from webapp.core import audit, history
 from webapp.models import AuditEntry, OutboxEvent
 
@@ -128,6 +128,28 @@ def test_the_outbox_holds_a_status_changed_event_per_changed_entity(manager, ses
     assert {r.payload["correlation_id"] for r in rows} == {outcome.correlation_id}
     assert {r.state for r in rows} == {"pending"}
     assert len({r.idempotency_key for r in rows}) == len(rows)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db(request, clock, support):
+    """(manager, session) on SQLite, then on PostgreSQL."""
+    session = request.getfixturevalue("session" if request.param == "sqlite" else "pg_session")
+    return make_manager(session, clock, support), session
+
+
+def test_a_data_update_is_an_entity_updated_event_not_a_status_change(any_db, support):
+    manager, session = any_db
+    order = make_entity(manager, session, support, "work_order", data={"vendor": "Acme"})
+    heard = []
+    manager.register_callback("work_order", heard.append)
+
+    manager.update_entity(session, support, order.id, version=1, data={"vendor": "Prime"})
+
+    session.rollback()
+    row = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc())).first()
+    assert (row.event_type, row.payload["event"]) == ("EntityUpdated", "EntityUpdated")
+    assert row.payload["old_status"] == row.payload["new_status"] == order.status
+    assert [e["event"] for e in heard] == ["EntityUpdated"]
 
 
 def test_a_failed_command_writes_no_audit_row_and_leaves_the_chain_intact(

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from webapp.core.actor import Actor
 from webapp.core.errors import ConcurrencyConflict, NotFound, storable_id
-from webapp.core.events import STATUS_CHANGED, outbox_table
+from webapp.core.events import ENTITY_UPDATED, STATUS_CHANGED, outbox_table
 from webapp.core.relations import chunked
 from webapp.models import Entity, StatusChange
 from webapp.models.base import UTCDateTime
@@ -343,15 +343,24 @@ _SQLITE_UUID = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' |
                 "|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
 
 
+#: A change that kept the status (a data update) is an EntityUpdated, not a StatusChanged.
+_EVENT = (f"CASE WHEN h.old_status = h.new_status THEN '{ENTITY_UPDATED}' "
+          f"ELSE '{STATUS_CHANGED}' END")
+
+
+def event_type(old_status: str, new_status: str) -> str:
+    return ENTITY_UPDATED if old_status == new_status else STATUS_CHANGED
+
+
 def _events_sql(pg: bool, n: int) -> str:
     pairs = ", ".join(f"'{key}', {column}" for key, column in _PAYLOAD_KEYS)
-    payload = (f"jsonb_build_object('event', '{STATUS_CHANGED}', {pairs})" if pg
-               else f"json_object('event', '{STATUS_CHANGED}', {pairs})")
+    payload = (f"jsonb_build_object('event', {_EVENT}, {pairs})" if pg
+               else f"json_object('event', {_EVENT}, {pairs})")
     mark = "%s" if pg else "?"
     where = "h.id = ANY(%s)" if pg else f"h.id IN ({', '.join(['?'] * n)})"
     return (f"INSERT INTO {_O.name} (event_type, entity_id, payload, idempotency_key, created_at, "
             f"state, attempts, next_attempt_at) "
-            f"SELECT '{STATUS_CHANGED}', h.entity_id, {payload}, "
+            f"SELECT {_EVENT}, h.entity_id, {payload}, "
             f"{'gen_random_uuid()::text' if pg else _SQLITE_UUID}, {mark}, 'pending', 0, {mark} "
             f"FROM {_H.name} h JOIN {_T.name} e ON e.id = h.entity_id WHERE {where} ORDER BY h.id")
 
@@ -381,7 +390,7 @@ def event_payload(c: Change, history_id: int, actor: Actor, correlation_id: str)
         return c.payload
     e = c.entity
     c.payload = {
-        "event": STATUS_CHANGED, "change_id": history_id, "entity_id": e.id, "type": e.type,
+        "event": event_type(c.meta["old_status"], c.new_status), "change_id": history_id, "entity_id": e.id, "type": e.type,
         "name": e.name, "old_status": c.meta["old_status"], "new_status": c.new_status,
         "action": c.action, "source": c.source, "actor": actor.name,
         "correlation_id": correlation_id, "parent_id": e.parent_id,

@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 from webapp.core import audit
 from webapp.core.actor import Actor
 from webapp.core.errors import InvalidInput, NotFound
-from webapp.core.events import ENTITY_CREATED, ENTITY_WARNED, STATUS_CHANGED
+from webapp.core.events import ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, STATUS_CHANGED
 from webapp.core.sweep_runs import SWEEP_COMPLETED
 from webapp.core.transactions import write_transaction
 from webapp.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 #: What a subscription may ask for ("*": everything).
-EVENT_TYPES = (STATUS_CHANGED, ENTITY_CREATED, ENTITY_WARNED, SWEEP_COMPLETED)
+EVENT_TYPES = (STATUS_CHANGED, ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, SWEEP_COMPLETED)
 TIMEOUT = 5.0
 SEND_BATCH = 20
 #: A claimed delivery is hidden this long from other senders (well over TIMEOUT).
