@@ -24,11 +24,12 @@ run: $(VENV)/.installed
 	STATEKEEPER_BACKGROUND=1 PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.dev-installed
+	$(BIN)/ruff check webapp tests bench
 	bash scripts/ensure-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check webapp tests
+	$(BIN)/ruff check webapp tests bench
 
 bench: $(VENV)/.dev-installed
 	bash scripts/ensure-services.sh

@@ -6,14 +6,15 @@ sales reps in the proportions of the demo data, every one old enough for the wor
 warning period only (to be warned). Then measures, with the caches warm as in a server:
 (a) a dry run (what the sweeps page previews and the forecast runs),
 (b) the real run: lease, 100,000 inactivations through the StateManager's plan/apply in
-    chunks of 2,000 (rule checks, entities, history, outbox, one audit row per chunk), 50,000
-    warnings (warned_at + one EntityWarned event each), the SweepRun record,
+    chunks of ``sweep.CHUNK`` (rule checks, entities, history, outbox, one audit row per
+    chunk), 50,000 warnings (warned_at + one EntityWarned event each), the SweepRun record,
 (c) the same sweep again (idempotent: nothing is due, only the index reads remain),
 beside (f) its raw-SQL floor on a fresh copy of the same database: the due ids read from the
 index, then the same writes in the same chunks through the driver (executemany UPDATE of the
 entities, INSERT of their history and outbox rows, warned_at and the warning events, a commit
 per chunk), with no rule checks, no payloads built and no audit.
-Run with ``python -m bench sweep [--entities N] [--due N] [--postgres] [--keep FILE]``.
+Run with ``python -m bench sweep [--entities N] [--due N] [--postgres] [--keep FILE]
+[--chunk N]``.
 """
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ def measure(url: str, now: datetime) -> dict[str, object]:
 def floor(url: str, now: datetime) -> tuple[tuple[float, float], int, int]:
     """(wall, CPU) seconds of the sweep's writes alone, through the raw driver (see above),
     and how many it made inactive and warned."""
-    from webapp.core.sweep import CHUNK as SWEEP_CHUNK
+    from webapp.core import sweep as sweep_module
     from webapp.models.engine import configure_engines
 
     configure_engines()
@@ -164,11 +165,11 @@ def floor(url: str, now: datetime) -> tuple[tuple[float, float], int, int]:
         cursor = raw.cursor()
         start, cpu = time.perf_counter(), time.process_time()
         for ids, writes in ((due, _inactivations), (warn, _warnings)):
-            for at_ in range(0, len(ids), SWEEP_CHUNK):
+            for at_ in range(0, len(ids), sweep_module.CHUNK):
                 if sqlite:
                     cursor.execute("BEGIN IMMEDIATE")
                 for sql, rows in zip((update, history, outbox, warned),
-                                     writes(ids[at_:at_ + SWEEP_CHUNK], stamp, cid)):
+                                     writes(ids[at_:at_ + sweep_module.CHUNK], stamp, cid)):
                     if rows:
                         cursor.executemany(sql, rows)
                 raw.commit()
@@ -274,7 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", default=None, metavar="FILE",
                         help="keep the seeded SQLite database in FILE and reuse it next time "
                              "(seeding 1,000,000 takes minutes); each run sweeps a copy")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="entities per write transaction (default: the sweep's CHUNK)")
     args = parser.parse_args(argv)
+    if args.chunk:
+        from webapp.core import sweep as sweep_module
+
+        sweep_module.CHUNK = args.chunk
     with tempfile.TemporaryDirectory(prefix="sk-bench-sweep-", dir=args.dir) as tmp:
         seeded, copies = Path(tmp) / "seeded.db", iter(range(1, 100))
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import PASSWORD, make_user
 from tests.browser.conftest import shot
+from tests.factories import PASSWORD, make_user
 from tests.live_server import ThreadedServer
 from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     SEEDER,

@@ -33,7 +33,7 @@ class Setting:
                 raise ValueError("must be true or false")
             return raw
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ValueError("must be a number")
+            raise ValueError("must be a number")  # noqa: TRY004 -- shown as a form message
         if self.type is int and (not float(raw).is_integer()):
             raise ValueError("must be a whole number")
         value = self.type(raw)
@@ -123,7 +123,7 @@ class SettingsStore:
         values = {k: s.default for k, s in REGISTRY.items()}
         try:
             rows = session.execute(select(SettingOverride.key, SettingOverride.value)).all()
-        except Exception as exc:  # database unreadable: keep serving with what we know
+        except Exception as exc:  # noqa: BLE001 -- database unreadable: serve what we know
             self.last_error = f"{type(exc).__name__}: {exc}"[:200]
             return self._cache or values
         self.last_error = None
