@@ -95,6 +95,32 @@ def test_the_background_workers_sweep_deliver_and_stop_cleanly(app, clock, recei
     assert receiver.requests[0][0]["X-Statekeeper-Event"] == "SweepCompleted"
 
 
+def test_the_background_workers_run_a_bulk_job_whose_process_died_before_starting_it(
+        app, monkeypatch):
+    from webapp.core import bulk_jobs
+    from webapp.core.bulk import BulkRequest
+
+    monkeypatch.setattr(tasks, "BULK_RECOVER_SECONDS", 0.05)
+    sm = install(app)
+    with app.app_context():
+        ids = tuple(sm.create_entity(db.session, SEEDER, type="property", name=f"Lot {i}").id
+                    for i in range(5))
+        # Queued by a process that died before its runner took the job: nobody holds it.
+        bulk_jobs.queue(db.session, sm, SEEDER, BulkRequest(
+            "transition", ids, target_state="pending"), "orphaned-job")
+
+    workers.start_background(app)
+
+    def finished() -> bool:
+        with app.app_context():
+            return bulk_jobs.get(db.session, "orphaned-job").state == "done"
+    wait_for(finished)
+    workers.stop_background()
+    app.extensions["bulk_jobs"].stop()
+    with app.app_context():
+        assert {db.session.get(Entity, i).status for i in ids} == {"pending"}
+
+
 def test_a_failing_tick_is_logged_and_the_runner_keeps_going(app, caplog):
     ticks: list[str] = []
 

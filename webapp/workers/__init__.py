@@ -1,8 +1,9 @@
 """Background threads: started only from wsgi.py when STATEKEEPER_BACKGROUND=1.
 
 One runner per process: the sweep (under a database lease, so one process at a time sweeps),
-outbox delivery and webhook sending. It stops at interpreter exit (atexit, which also runs
-when a gunicorn worker exits) or when ``stop_background()`` is called.
+outbox delivery, webhook sending, audit retention and the recovery of abandoned bulk jobs. It
+stops at interpreter exit (atexit, which also runs when a gunicorn worker exits) or when
+``stop_background()`` is called.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def build_runner(app: Flask) -> PeriodicRunner:
         Task("outbox", tasks.OUTBOX_SECONDS, tasks.outbox_tick),
         Task("webhooks", tasks.WEBHOOK_SECONDS, tasks.webhook_tick),
         Task("retention", tasks.RETENTION_SECONDS, tasks.retention_tick),
+        Task("bulk-jobs", tasks.BULK_RECOVER_SECONDS, tasks.bulk_jobs_tick),
     ])
 
 

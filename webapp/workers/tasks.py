@@ -6,7 +6,9 @@
   means it is sweeping, so this one skips);
 - outbox: deliver every due outbox event (subscribers, webhook deliveries, notifications);
 - webhooks: send the webhook deliveries that are due, with retries and backoff;
-- retention: hourly, archive audit entries past ``audit_retention_days`` (under a lease).
+- retention: hourly, archive audit entries past ``audit_retention_days`` (under a lease);
+- bulk-jobs: resume the background bulk jobs whose process died (their lease ran out) or that
+  no process started, on this process's job runner (each job's own lease keeps it to one).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from webapp.core.manager import StateManager
 from webapp.core.sweep import SweepInterrupted
 from webapp.extensions import db
 from webapp.models import utcnow
+from webapp.workers.bulk_runner import runner as bulk_runner
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ SWEEP_CHECK_SECONDS = 30.0
 OUTBOX_SECONDS = 1.0
 WEBHOOK_SECONDS = 2.0
 RETENTION_SECONDS = 3600.0
+#: Seconds between two looks for abandoned bulk jobs (a job's lease lasts two minutes).
+BULK_RECOVER_SECONDS = 30.0
 _RETENTION_HOLDER = lease.new_holder("retention")
 
 
@@ -81,3 +86,7 @@ def retention_tick(_stop: threading.Event) -> None:
             log.info("archived %s audit entries up to #%s", result.archived, result.up_to_id)
     finally:
         lease.release(db.session, "audit-retention", _RETENTION_HOLDER)
+
+
+def bulk_jobs_tick(_stop: threading.Event) -> None:
+    bulk_runner().recover()

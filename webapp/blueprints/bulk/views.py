@@ -10,7 +10,6 @@ from flask import current_app, make_response, redirect, render_template, request
 from webapp import htmx
 from webapp.blueprints.bulk import bp
 from webapp.blueprints.bulk.forms import ACTIONS, Selection, parse_action, parse_selection
-from webapp.blueprints.bulk.jobs import runner
 from webapp.core import bulk, bulk_jobs, bulk_plans
 from webapp.core.bulk import BulkRequest
 from webapp.core.errors import InvalidInput
@@ -18,6 +17,7 @@ from webapp.core.manager import StateManager
 from webapp.extensions import db
 from webapp.permissions import requires
 from webapp.web_context import current_actor, now
+from webapp.workers.bulk_runner import runner
 
 #: Failures listed on a result page (the counts cover the rest).
 FAILURES_SHOWN = 500

@@ -1,9 +1,10 @@
 """The in-process runner of background bulk jobs: one owned, stoppable worker thread per app.
 
-It starts lazily, with the first job submitted in this process; each job runs in an app
-context and the thread's database session is removed afterwards. Jobs left behind by a
-process that died (their lease ran out) are picked up again when a runner starts or when
-someone opens the bulk page.
+It starts with the first job submitted in this process; each job runs in an app context and
+the thread's database session is removed afterwards. Jobs left behind by a process that died
+(their lease ran out) or queued by one that died before starting them are picked up again by
+the background workers' ``bulk-jobs`` task (``tasks.bulk_jobs_tick``, every
+``BULK_RECOVER_SECONDS``) and whenever someone opens the bulk page.
 """
 from __future__ import annotations
 
