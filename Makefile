@@ -33,6 +33,7 @@ lint: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-bench-tools.sh
 	$(BIN)/python -m bench
 
 clean-venv:

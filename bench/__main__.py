@@ -8,7 +8,7 @@ import importlib
 import sys
 
 #: Benchmark modules of this package, in the order ``make bench`` runs them.
-BENCHES = ("bulk", "sweep", "list_page", "search", "history", "processes")
+BENCHES = ("bulk", "sweep", "list_page", "list_load", "search", "history", "processes")
 
 
 def main(argv: list[str]) -> int:

@@ -21,6 +21,9 @@ from webapp.core.workflow import Workflow
 from webapp.models import WorkflowDefinition
 
 PACKS = ("realestate", "facilities", "accounts")
+#: Asked on every page that needs the workflows: built once (building it costs more than the query).
+_FINGERPRINT = select(func.count(WorkflowDefinition.id),
+                      func.coalesce(func.sum(WorkflowDefinition.version), 0))
 
 
 class WorkflowRegistry:
@@ -31,9 +34,7 @@ class WorkflowRegistry:
         self._packs: dict[str, str] = {}
 
     def all(self, session: Session) -> dict[str, Workflow]:
-        fingerprint = tuple(session.execute(select(
-            func.count(WorkflowDefinition.id), func.coalesce(func.sum(WorkflowDefinition.version), 0)
-        )).one())
+        fingerprint = tuple(session.execute(_FINGERPRINT).one())
         with self._lock:
             if fingerprint != self._fingerprint:
                 rows = session.scalars(select(WorkflowDefinition)).all()

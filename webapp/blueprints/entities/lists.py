@@ -4,9 +4,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from flask import Response, render_template, request, stream_with_context, url_for
 
@@ -101,13 +102,61 @@ def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
         except InvalidInput as err:
             view.errors = err.fields or {"cursor": err.message}
     categories = {name: state.category for name, state in view.workflow.states.items()}
-    return {"view": view, "page": found, "total": total, "cap": listing.COUNT_CAP,
-            "types": known, "columns": COLUMNS, "categories": categories, "now": now(),
-            "bulk": bulk_available(), "parents": _parents(found.rows)}
+    rows = table_rows(found.rows, categories, _parents(found.rows), now())
+    return {"view": view, "page": found, "rows": rows, "total": total, "cap": listing.COUNT_CAP,
+            "types": known, "columns": COLUMNS, "bulk": bulk_available()}
 
 
 def _parents(rows: Iterable[Entity]) -> dict[int, str]:
     return listing.names(db.session, {r.parent_id for r in rows if r.parent_id})
+
+
+class Row(NamedTuple):
+    """One line of the table, its cells formatted here: the template only places them.
+
+    Formatted in the template (a Jinja call per cell, ``url_for`` at ~20 µs for each link),
+    50 rows cost about as much as the page's queries (bench/list_load.py, BENCHMARKS.md).
+    """
+
+    id: int
+    name: str
+    href: str
+    status: str
+    category: str
+    activity_iso: str
+    activity_title: str
+    activity_ago: str
+    parent_href: str | None
+    parent_name: str | None
+
+
+def table_rows(entities: Iterable[Entity], categories: Mapping[str, str],
+               parents: Mapping[int, str], at: datetime) -> list[Row]:
+    show = entity_address()
+    return [_row(e, show, categories, parents, at) for e in entities]
+
+
+def _row(e: Entity, show: Callable[[int], str], categories: Mapping[str, str],
+         parents: Mapping[int, str], at: datetime) -> Row:
+    when = e.last_activity_at.isoformat()  # UTC: "2026-10-12T14:33:20.652849+00:00"
+    parent = e.parent_id
+    return Row(e.id, e.name, show(e.id), e.status, categories.get(e.status, "none"), when,
+               f"{when[:10]} {when[11:16]} UTC", _ago((at - e.last_activity_at).days),
+               show(parent) if parent else None,
+               parents.get(parent, f"#{parent}") if parent else None)
+
+
+def _ago(days: int) -> str:
+    return "today" if days < 1 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+_MARK = 918273645  # stands for the id while an entity's address is built by url_for
+
+
+def entity_address() -> Callable[[int], str]:
+    """``url_for("entities.show", entity_id=...)``, with the routing done once per page."""
+    head, _, tail = url_for("entities.show", entity_id=_MARK).partition(str(_MARK))
+    return lambda entity_id: f"{head}{entity_id}{tail}"
 
 
 @bp.get("/export.csv")
