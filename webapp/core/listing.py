@@ -170,7 +170,7 @@ def query(session: Session, vocabulary: search.Vocabulary, f: Filters,
           words: list[str] | None = None) -> Select[tuple[Entity]]:
     stmt = select(Entity)
     if f.type:
-        stmt = stmt.where(Entity.type == f.type)
+        stmt = stmt.where(_type_is(session, f.type, f.parent_id is not None))
     if f.status:
         stmt = stmt.where(Entity.status == f.status)
     if f.parent_id is not None:
@@ -181,6 +181,17 @@ def query(session: Session, vocabulary: search.Vocabulary, f: Filters,
         words = words if words is not None else search.corrected(session, vocabulary, f.q)
         stmt = stmt.where(search.name_filter(session, words))
     return stmt
+
+
+def _type_is(session: Session, type_: str, with_parent: bool) -> Any:
+    """``type = type_``; beside a parent filter, on SQLite, written so that no index on type
+    can serve it. SQLite (no statistics) would otherwise walk the (type, id) index through
+    every entity of the type to find one parent's few children: 350-530 ms for a community's
+    properties among 1,000,000 entities, where the (parent_id, type, status) index finds them
+    directly (PostgreSQL's planner has statistics and chooses well by itself)."""
+    if with_parent and session.get_bind().dialect.name == "sqlite":
+        return Entity.type.concat("") == type_
+    return Entity.type == type_
 
 
 def page(session: Session, vocabulary: search.Vocabulary, f: Filters, limit: int = 50,
@@ -302,6 +313,6 @@ def children(session: Session, parent_id: int, child_type: str, limit: int = 10
              ) -> tuple[list[Entity], int]:
     """The first children of one type, and how many there are (capped like lists)."""
     f = Filters(type=child_type, parent_id=parent_id)
-    stmt = select(Entity).where(Entity.type == child_type, Entity.parent_id == parent_id)
+    stmt = select(Entity).where(_type_is(session, child_type, True), Entity.parent_id == parent_id)
     rows = list(session.scalars(stmt.order_by(Entity.id).limit(limit)))
     return rows, capped_count(session, search.Vocabulary(), f)
