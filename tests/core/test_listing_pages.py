@@ -86,6 +86,21 @@ def test_the_count_stops_just_past_the_cap(db_session, reps):
     assert listing.capped_count(db_session, manager.vocabulary, f, cap=100) == len(NAMES)
 
 
+@pytest.mark.parametrize("cap", [2, 100])  # many quiet (walk the ids) / few (sort the range)
+def test_quiet_entities_come_newest_first_however_many_are_quiet(db_session, reps, clock,
+                                                                 monkeypatch, cap):
+    manager, ids = reps
+    monkeypatch.setattr(listing, "COUNT_CAP", cap)
+    f = listing.Filters(type="sales_rep", inactive_since=clock() - timedelta(days=2, hours=12))
+
+    first = listing.browse(db_session, manager.vocabulary, f, limit=3)
+    rest = listing.browse(db_session, manager.vocabulary, f, limit=3, cursor=first.next_cursor)
+
+    quiet = sorted(ids[3:], reverse=True)  # the reps 3 to 7 days quiet
+    assert [e.id for e in first.rows] + [e.id for e in rest.rows] == quiet
+    assert listing.capped_count(db_session, manager.vocabulary, f, cap=100) == len(quiet)
+
+
 def test_iterate_reads_every_match_in_batches(db_session, reps):
     manager, ids = reps
 
