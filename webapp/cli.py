@@ -1,7 +1,6 @@
 """The flask commands of CONTRACT.md §3 (plus `bootstrap`, used by `make run`)."""
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
@@ -27,7 +26,7 @@ audit_cli = AppGroup("audit", help="The audit log.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(name: str, role: str, password_stdin: bool) -> None:
     """Create a user; without --password-stdin a password is generated and printed once."""
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
     try:
         with write_transaction(db.session):
             accounts.create_user(db.session, name, role, password)
@@ -93,7 +92,7 @@ def bootstrap() -> None:
 def _ensure_admin() -> None:
     if db.session.scalar(select(User).where(User.username == "admin")):
         return
-    password = current_app.config.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    password = current_app.config.get("ADMIN_PASSWORD") or accounts.generate_password()
     with write_transaction(db.session):
         accounts.create_user(db.session, "admin", "admin", password)
     if not current_app.config.get("ADMIN_PASSWORD"):

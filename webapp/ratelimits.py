@@ -37,7 +37,7 @@ def search_limit() -> str:
 def search_key() -> str:
     """One budget per signed-in user (per address for anonymous callers)."""
     if current_user.is_authenticated:
-        return f"user:{current_user.get_id()}"
+        return f"user:{current_user.id}"  # not get_id(): it changes with each password reset
     return f"ip:{request.remote_addr}"
 
 

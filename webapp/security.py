@@ -1,11 +1,11 @@
 """Request-wide security: who is signed in, CSRF, security headers, API rate limits."""
 from __future__ import annotations
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, flash, g, request, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from flask_login import current_user
+from flask_login import current_user, login_user
 
-from webapp.core.accounts import user_for_token
+from webapp.core.accounts import user_for_session, user_for_token
 from webapp.extensions import csrf, db, login_manager
 from webapp.models import User
 
@@ -51,11 +51,29 @@ class BearerCallsAreStateless(SecureCookieSessionInterface):
             super().save_session(app, session, response)
 
 
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user and user.is_enabled else None
+def _load_user(session_id: str) -> User | None:
+    """The user of the session's "<id>:<version>" (User.get_id), unless it has ended."""
+    user = user_for_session(db.session, session_id)
+    if user is None:
+        _forget_ended_session()
+    return user
+
+
+def _forget_ended_session() -> None:
+    """Drop the id of an ended session (a password reset, a disabled account, a cookie
+    from before session versions), so the browser is plainly signed out, told once why."""
+    session.pop("_user_id", None)
+    flash("Your session has ended. Please sign in again.", "info")
+
+
+def keep_signed_in(user: User) -> bool:
+    """Carry this browser over to the user's new session version when they ended their own
+    sessions (reset their own password): the person making the change stays signed in,
+    their other browsers are signed out. True when it was their own account."""
+    if not (current_user.is_authenticated and current_user.id == user.id):
+        return False
+    login_user(user)
+    return True
 
 
 def _load_user_from_token(_request: object) -> User | None:

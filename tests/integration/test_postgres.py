@@ -5,6 +5,7 @@ import pytest
 
 from tests.factories import PASSWORD, make_user
 from tests.helpers import differences_from_models, login, nav_labels, upgrade_downgrade_upgrade
+from tests.test_migrations import a_user_from_before_session_versions_signs_in_after_the_upgrade
 from webapp.extensions import db
 from webapp.models import Base
 
@@ -20,6 +21,13 @@ def test_migrations_upgrade_downgrade_to_nothing_and_upgrade_again_on_postgres(
     assert set(Base.metadata.tables) <= set(head)
     assert set(base) == {"alembic_version"}
     assert again == head
+
+
+def test_users_from_before_session_versions_sign_in_after_the_upgrade_on_postgres(
+        make_app, postgres_server):
+    app = make_app(postgres_server.create_database("before_versions"), migrate=False)
+
+    a_user_from_before_session_versions_signs_in_after_the_upgrade(app)
 
 
 def test_the_migrations_build_exactly_what_the_models_declare_on_postgres(pg_app):

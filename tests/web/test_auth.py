@@ -137,3 +137,40 @@ def test_the_sign_out_form_carries_a_csrf_token(admin_client):
 
     assert 'action="/logout"' in page
     assert csrf_token(page)
+
+
+# ------------------------------------------------------------ sessions from before versions
+
+
+def signed_in_as_dana(app, client) -> str:
+    with app.app_context():
+        make_user(db.session, username="dana")
+    assert login(client, "dana", PASSWORD).status_code == 302
+    with client.session_transaction() as session:
+        return session["_user_id"]
+
+
+def test_a_session_keeps_the_users_id_with_its_session_version(app, client):
+    assert signed_in_as_dana(app, client).endswith(":0")
+
+
+@pytest.mark.parametrize("stored", [
+    "plain id",  # a cookie from before session versions: "<id>"
+    "7:", ":0", "abc", "\u00b2:0", "1:0:0", "99999999999999999999:0", "1:99999999999999999999",
+])
+def test_a_session_from_before_session_versions_or_of_another_form_is_signed_out_cleanly(
+        app, client, stored):
+    session_id = signed_in_as_dana(app, client)
+    old_cookie = session_id.partition(":")[0] if stored == "plain id" else stored
+    with client.session_transaction() as session:
+        session["_user_id"] = old_cookie
+    api = client.get("/api/v1/me")
+    with client.session_transaction() as session:
+        session["_user_id"] = old_cookie
+    page = client.get("/entities/")
+
+    assert api.status_code == 401 and api.json["error"] == "unauthorized"
+    assert page.status_code == 302 and page.location.startswith("/login")
+    assert "Your session has ended. Please sign in again." in client.get(page.location).text
+    assert login(client, "dana", PASSWORD).status_code == 302
+    assert client.get("/entities/").status_code == 200

@@ -170,6 +170,78 @@ def test_a_password_reset_needs_the_same_password_twice(app, admin_client, dana)
     assert "The two passwords differ." in page.text
 
 
+# ------------------------------------------------------------------ open sessions
+
+
+def my_username(browser) -> str:
+    return re.search(r'<span class="username">([^<]+)</span>', browser.get("/").text).group(1)
+
+
+def test_a_password_reset_signs_the_user_out_of_the_browser_they_are_using(app, admin_client,
+                                                                           dana):
+    uid = user_id(app, "dana")
+    assert dana.get("/").status_code == 200
+
+    post_form(admin_client, f"/users/{uid}", f"/users/{uid}/password",
+              password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+
+    sent_to = dana.get("/entities/")
+    assert sent_to.status_code == 302 and sent_to.location.startswith("/login")
+    assert "Your session has ended. Please sign in again." in dana.get(sent_to.location).text
+    assert login(dana, "dana", NEW_PASSWORD).status_code == 302
+    assert dana.get("/").status_code == 200
+
+
+def test_a_user_disabled_and_enabled_again_must_sign_in_again(app, admin_client, dana):
+    uid = user_id(app, "dana")
+
+    post_form(admin_client, f"/users/{uid}", f"/users/{uid}/disable")
+    post_form(admin_client, f"/users/{uid}", f"/users/{uid}/enable")
+
+    assert dana.get("/").status_code == 302
+    assert login(dana, "dana", PASSWORD).status_code == 302
+    assert dana.get("/").status_code == 200
+
+
+def test_an_admin_who_resets_their_own_password_stays_signed_in_here_but_not_elsewhere(
+        app, admin_client):
+    me = my_username(admin_client)
+    laptop = app.test_client()
+    assert login(laptop, me, PASSWORD).status_code == 302
+    uid = user_id(app, me)
+
+    response = post_form(admin_client, f"/users/{uid}", f"/users/{uid}/password",
+                         password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+
+    page = admin_client.get(response.location)
+    assert page.status_code == 200
+    assert "your other sessions are signed out" in page.text
+    assert admin_client.get("/users/").status_code == 200
+    assert laptop.get("/").status_code == 302
+
+
+def test_a_new_role_leaves_the_user_signed_in(app, admin_client, dana):
+    uid = user_id(app, "dana")
+
+    post_form(admin_client, f"/users/{uid}", f"/users/{uid}/role", role="config_editor")
+
+    page = dana.get("/")
+    assert page.status_code == 200
+    assert "config editor" in page.text
+
+
+def test_a_password_reset_leaves_the_users_api_tokens_working(app, admin_client, dana):
+    with app.app_context():
+        dana_user = db.session.scalar(select(User).where(User.username == "dana"))
+        token = make_token(db.session, dana_user)
+    uid = user_id(app, "dana")
+
+    post_form(admin_client, f"/users/{uid}", f"/users/{uid}/password",
+              password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+
+    assert api_status(app, token) == 200
+
+
 # ------------------------------------------------------------------ tokens
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,9 @@ from webapp.models import ROLES, ApiToken, User
 
 _hasher = PasswordHasher()
 PASSWORD_MIN_LENGTH = 10
+#: A browser session's user id, "<user id>:<session version>" (User.get_id). 18 digits at
+#: most: every such number fits the databases' 64-bit integers.
+_SESSION_ID = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
 
 
 def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
@@ -41,6 +45,15 @@ def check_password_policy(password: str) -> None:
         raise InvalidInput("Password too simple.", {"password": "Mix letters with digits or symbols."})
 
 
+def generate_password() -> str:
+    """A random password the policy accepts (token_urlsafe alone is all letters ~4 % of the
+    time, which the policy refuses)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if not (password.isdigit() or password.isalpha()):
+            return password
+
+
 def create_user(session: Session, username: str, role: str, password: str) -> User:
     """Add a user; the caller commits."""
     username = username.strip()
@@ -53,6 +66,40 @@ def create_user(session: Session, username: str, role: str, password: str) -> Us
     check_password_policy(password)
     user = User(username=username, role=role, password_hash=hash_password(password))
     session.add(user)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password (policy applies): lifts any lockout and ends the user's sessions."""
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Sign out every browser session of the user, wherever it is (the caller commits).
+
+    Sessions keep "<id>:<version>" (User.get_id), so a new version refuses them all: whoever
+    holds an old cookie (a stolen one, a shared computer) is out. API tokens are separate
+    credentials and stay (they are revoked one by one). Incremented in SQL, so two
+    concurrent calls make two versions (the new value reads back after the flush).
+    """
+    user.session_version = User.session_version + 1
+
+
+def user_for_session(session: Session, session_id: str) -> User | None:
+    """The user a browser session names, or None when the session is no longer valid.
+
+    None for an ended session (an older version), a disabled or deleted account, and ids
+    of another form (a plain "<id>" from before session versions: signed out too).
+    """
+    match = _SESSION_ID.fullmatch(session_id)
+    if match is None:
+        return None
+    user = session.get(User, int(match[1]))
+    if user is None or not user.is_enabled or user.session_version != int(match[2]):
+        return None
     return user
 
 

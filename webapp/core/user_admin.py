@@ -68,12 +68,16 @@ def create_user(session: Session, actor: Actor, username: str, role: str, passwo
 
 def set_enabled(session: Session, actor: Actor, user_id: int, enabled: bool,
                 now: datetime) -> User:
-    """Enable or disable sign-in (a disabled user's sessions and tokens stop working)."""
+    """Enable or disable sign-in (a disabled user's sessions and tokens stop working).
+
+    Disabling ends the sessions for good: enabling the account again does not revive them.
+    """
     with write_transaction(session):
         user = get_user(session, user_id)
         if not enabled:
             _not_yourself(actor, user, "disable your own account")
             _keep_an_admin(session, user)
+            accounts.end_sessions(user)
         before, user.is_enabled = user.is_enabled, enabled
         _audit(session, actor, "user.enable" if enabled else "user.disable", user, now,
                before={"enabled": before}, after={"enabled": enabled})
@@ -81,6 +85,8 @@ def set_enabled(session: Session, actor: Actor, user_id: int, enabled: bool,
 
 
 def change_role(session: Session, actor: Actor, user_id: int, role: str, now: datetime) -> User:
+    """Give the user another role. Their sessions stay: every request reads the role from
+    the database, so the new role (a demotion too) applies from their next click."""
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}.",
                            {"role": f"Choose one of {', '.join(ROLES)}."})
@@ -97,12 +103,12 @@ def change_role(session: Session, actor: Actor, user_id: int, role: str, now: da
 
 def reset_password(session: Session, actor: Actor, user_id: int, password: str,
                    now: datetime) -> User:
-    """Set a new password (policy applies) and lift any lockout."""
+    """Set a new password (policy applies), lift any lockout and end the user's sessions
+    (the actor's own too, when it is their account: the caller signs them in again)."""
     accounts.check_password_policy(password)
     with write_transaction(session):
         user = get_user(session, user_id)
-        user.password_hash = accounts.hash_password(password)
-        user.failed_logins, user.locked_until = 0, None
+        accounts.set_password(user, password)
         _audit(session, actor, "user.password_reset", user, now)
     return user
 

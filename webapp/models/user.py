@@ -27,6 +27,9 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
     #: Newest notification id this user has seen (the bell counts what is above it).
     notifications_seen_id: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Part of every browser session's id (get_id): raising it signs out every session made
+    #: before (Flask-Login's "alternative tokens"; see accounts.end_sessions).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
@@ -44,7 +47,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: "<id>:<session_version>" (accounts.user_for_session)."""
+        return f"{self.id}:{self.session_version}"
 
 
 class ApiToken(Base):

@@ -20,6 +20,7 @@ from webapp.core.errors import InvalidInput
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.permissions import requires
+from webapp.security import keep_signed_in
 from webapp.web_context import current_actor, now
 
 T = TypeVar("T")
@@ -81,7 +82,9 @@ def reset_password(user_id: int):
         db.session, current_actor(), user_id, form.password.data, now()))
     if not user:
         return _user_page(user_id, 400, password_form=form)
-    flash(f"New password set for {user.username}; any lockout is lifted.", "success")
+    ended = "your other sessions" if keep_signed_in(user) else f"{user.username}'s sessions"
+    flash(f"New password set for {user.username}; any lockout is lifted and {ended} "
+          "are signed out.", "success")
     return redirect(url_for("users.show", user_id=user_id))
 
 
@@ -119,8 +122,8 @@ def _switch(user_id: int, enabled: bool):
     except InvalidInput as err:
         flash(_sentence(err), "error")
     else:
-        flash(f"{user.username} {'may sign in again' if enabled else 'can no longer sign in'}.",
-              "success")
+        done = "may sign in again" if enabled else "is signed out and can no longer sign in"
+        flash(f"{user.username} {done}.", "success")
     return redirect(url_for("users.show", user_id=user_id))
 
 
