@@ -21,7 +21,7 @@ pytestmark = pytest.mark.redis
 def get(url: str, token: str) -> int:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:  # a busy CI machine
             return response.status
     except urllib.error.HTTPError as err:
         with err:
