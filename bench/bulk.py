@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moved", type=int, default=MOVED)
     parser.add_argument("--no-postgres", action="store_true",
                         help="SQLite only (by default PostgreSQL runs too, where it can be started)")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # options of the other benchmarks
     with tempfile.TemporaryDirectory(prefix="sk-bench-") as tmp:
         work = Path(tmp)
         r = measure(SqliteTarget(work / "sqlite"), args.runs, args.moved)

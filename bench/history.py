@@ -1,6 +1,7 @@
 """The history page of an entity with 10,000 changes: ``history.page`` and ``/entities/<id>``.
 
-Uses the database of bench/list_page.py (seeded, or reused with ``--keep``), gives one
+Uses the database of bench/list_page.py (seeded, or reused with ``--keep``; on PostgreSQL with
+``--postgres``, bench/pg.py), gives one
 property 10,000 status changes (alternating states, set-based insert; skipped when a kept
 database already has them) and times the first page of its history in the core and the
 whole entity page (timeline included) through the Flask test client. p50/p95 of ``--runs``.
@@ -14,7 +15,6 @@ import logging
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
@@ -60,20 +60,21 @@ def line(label: str, ms: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.list_page import build, sign_in
+    from bench.list_page import add_database_options, open_app, sign_in
+    from tests.services import ServiceUnavailable
     from webapp.core import history
     from webapp.extensions import db
 
     parser = argparse.ArgumentParser(prog="python -m bench history", description=__doc__.split("\n")[0])
-    parser.add_argument("size", type=int, nargs="?", default=1_000_000)
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--keep", type=Path, help="keep (or reuse) the database in this folder")
-    args = parser.parse_args(argv)
+    add_database_options(parser, runs=100)
+    args, _ = parser.parse_known_args(argv)
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory() as scratch:
-        folder = args.keep or Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
-        app = build(args.size, folder)
+        try:
+            app = open_app(args, scratch)
+        except ServiceUnavailable as exc:
+            print(f"history on PostgreSQL: skipped ({exc})")
+            return 0
         with app.app_context():
             eid = give_history(db.session, CHANGES)
 
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         def page():
             assert client.get(f"/entities/{eid}").status_code == 200
         page_ms = timings(page, args.runs)
-    print(f"\nhistory of entity {eid} ({CHANGES:,}+ changes), {args.size:,} entities, "
+    where = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"\n{where}: history of entity {eid} ({CHANGES:,}+ changes), {args.size:,} entities, "
           f"{args.runs} runs:")
     print(line("history.page(first 50)", core_ms))
     print(line(f"GET /entities/{eid} (test client)", page_ms))

@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(seeding 1,000,000 takes minutes); each run sweeps a copy")
     parser.add_argument("--chunk", type=int, default=None,
                         help="entities per write transaction (default: the sweep's CHUNK)")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # options of the other benchmarks
     if args.chunk:
         from webapp.core import sweep as sweep_module
 
