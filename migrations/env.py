@@ -70,10 +70,10 @@ def run_migrations_offline():
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave the search index (FTS5 shadow tables, the pg_trgm index) to its own migration."""
-    if type_ == "table" and name.startswith("entity_search"):
+    """Leave the search indexes (FTS5 shadow tables, pg_trgm, entity_words) to their migrations."""
+    if type_ == "table" and name.startswith(("entity_search", "entity_words")):
         return False
-    if type_ == "index" and name == "ix_entities_name_trgm":
+    if type_ == "index" and name in ("ix_entities_name_trgm", "ix_entity_words_entity_id"):
         return False
     return True
 

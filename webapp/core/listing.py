@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy import Select, and_, any_, exists, false, func, select, tuple_, union
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
 from webapp.core import search
@@ -214,7 +215,7 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
         raise InvalidInput("That cursor belongs to another sort.", {"cursor": "Start from page one."})
     backwards = position is not None and position.direction == "prev"
     walk = sort.flipped() if backwards else sort
-    rows = _load(session, _ids(session, vocabulary, f, words, walk, position).limit(limit + 1))
+    rows = _load(session, _ids(session, vocabulary, f, words, walk, position, limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -228,14 +229,55 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
 
 
 def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: list[str],
-         walk: Sort, position: _Position | None) -> Select[tuple[int]]:
-    """The matching ids after ``position`` in ``walk`` order (not yet limited)."""
-    match = search.ordered_match(session, words) if walk.key == "id" else None
+         walk: Sort, position: _Position | None, limit: int) -> Select[tuple[int]]:
+    """The first ``limit`` matching ids after ``position`` in ``walk`` order."""
+    by_id = walk.key == "id"
+    match = search.ordered_match(session, words) if by_id else None
     if match is not None:
-        return _fts_ids(query(session, vocabulary, f, _short(words)), walk, position, match)
-    scan = walk.key == "id" and _many_quiet(session, f)
+        return _fts_ids(query(session, vocabulary, f, _short(words)), walk, position,
+                        match).limit(limit)
+    expansions = search.word_expansions(session, vocabulary, words) if by_id else None
+    if expansions is not None:
+        return _word_ids(query(session, vocabulary, f, _short(words)), walk, position,
+                         expansions, limit)
+    scan = by_id and _many_quiet(session, f)
     stmt = _after(query(session, vocabulary, f, words, scan), walk, position)
-    return stmt.with_only_columns(Entity.id).order_by(*_order(walk))
+    return stmt.with_only_columns(Entity.id).order_by(*_order(walk)).limit(limit)
+
+
+def _word_ids(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None,
+              expansions: list[list[str]], limit: int) -> Select[tuple[int]]:
+    """PostgreSQL: ids from the word index, one branch per word containing the rarest query
+    word, each walking (word, entity_id) in id order and stopping after ``limit``; every other
+    query word must have a containing word of the same entity. A GIN trigram index cannot give
+    its matches in id order, so a common word cost 300-1,100 ms a page at 1,000,000 entities
+    (BENCHMARKS.md, Search); this reads about one page per branch."""
+    if not expansions[0]:
+        return select(Entity.id).where(false())
+    branches = [_word_branch(stmt, sort, position, word, expansions[1:], limit)
+                for word in expansions[0]]
+    found = union(*branches).subquery()
+    return select(found.c.id).order_by(found.c.id.desc() if sort.descending
+                                       else found.c.id.asc()).limit(limit)
+
+
+def _word_branch(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None,
+                 word: str, others: list[list[str]], limit: int) -> Select[tuple[int]]:
+    w = search.ENTITY_WORDS.alias()
+    branch = (select(w.c.entity_id.label("id"))
+              .select_from(w.join(Entity.__table__, Entity.id == w.c.entity_id))
+              .where(w.c.word == word))
+    if stmt.whereclause is not None:
+        branch = branch.where(stmt.whereclause)
+    for containing in others:
+        o = search.ENTITY_WORDS.alias()
+        branch = branch.where(exists().where(o.c.entity_id == w.c.entity_id,
+                                             o.c.word == any_(array(containing))))
+    if position is not None:
+        branch = branch.where(w.c.entity_id < position.id if sort.descending
+                              else w.c.entity_id > position.id)
+    return branch.order_by(w.c.entity_id.desc() if sort.descending
+                           else w.c.entity_id.asc()).limit(limit)
 
 
 def _many_quiet(session: Session, f: Filters) -> bool:
@@ -305,10 +347,11 @@ def capped_count(session: Session, vocabulary: search.Vocabulary, f: Filters,
     # The page's own walk: a common search word is counted off the index in order and the
     # count stops at the cap, where ``id IN (every match)`` collected all of them first
     # (bench/search.py: "street" in the property list, 38.7 -> see BENCHMARKS.md).
-    ids = _ids(session, vocabulary, f, words, Sort(), None)
-    if search.ordered_match(session, words) is None:
+    ids = _ids(session, vocabulary, f, words, Sort(), None, cap + 1)
+    if (search.ordered_match(session, words) is None
+            and search.word_expansions(session, vocabulary, words) is None):
         ids = ids.order_by(None)  # any cap + 1 rows will do: no sort of every match first
-    inner = ids.limit(cap + 1).subquery()
+    inner = ids.subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
 
 

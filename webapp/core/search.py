@@ -1,8 +1,11 @@
-"""Typo-tolerant name search on the database's trigram index.
+"""Typo-tolerant name search on the database's own indexes.
 
-SQLite uses an FTS5 table with the trigram tokenizer, PostgreSQL a pg_trgm GIN index (both
-made by the migrations). A query word that is not in the vocabulary of indexed words is first
-corrected to its closest vocabulary word (rapidfuzz), so "Acne Hmes" finds "Acme Homes".
+SQLite uses an FTS5 table with the trigram tokenizer (migration 0002). PostgreSQL pages
+newest first through entity_words, (word, entity id) for every name word (migration 0006,
+kept by a trigger), with a query word expanded to the vocabulary words containing it; a pg_trgm
+GIN index (0002) serves the other sorts and words too short or too common to expand. A query
+word that is not in the vocabulary of indexed words is first corrected to its closest
+vocabulary word (rapidfuzz), so "Acne Hmes" finds "Acme Homes".
 """
 from __future__ import annotations
 
@@ -63,6 +66,11 @@ class Vocabulary:
         match = process.extractOne(word, self._sorted, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF)
         return match[0] if match else word
 
+    def containing(self, word: str) -> list[str]:
+        """The vocabulary words that contain ``word`` (a name contains a query word of 3+
+        letters exactly when one of its words does)."""
+        return [v for v in self._sorted if word in v]
+
     def _is_prefix(self, word: str) -> bool:
         i = bisect.bisect_left(self._sorted, word)
         return i < len(self._sorted) and self._sorted[i].startswith(word)
@@ -109,3 +117,23 @@ def ordered_match(session: Session, query_words: list[str]) -> tuple[Any, Column
 
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+#: PostgreSQL's id-ordered word index (migration 0006): (word, entity_id) for every name word.
+ENTITY_WORDS = table("entity_words", column("word"), column("entity_id"))
+#: More vocabulary words than this containing the rarest query word (e.g. "ing"): the word
+#: index would need a branch for each, so such queries keep the trigram filter.
+EXPANSIONS_MAX = 64
+
+
+def word_expansions(session: Session, vocabulary: Vocabulary,
+                    query_words: list[str]) -> list[list[str]] | None:
+    """On PostgreSQL, for a query with words of 3+ letters: for each such word, the indexed
+    words containing it, rarest first, to walk ENTITY_WORDS newest first (``listing``). None
+    where name_filter is the way (SQLite has FTS5; short words; too many expansions)."""
+    long_words = [w for w in query_words if len(w) >= MIN_TRIGRAM]
+    if session.get_bind().dialect.name != "postgresql" or not long_words:
+        return None
+    vocabulary.load(session)
+    found = sorted((vocabulary.containing(w) for w in long_words), key=len)
+    return None if len(found[0]) > EXPANSIONS_MAX else found

@@ -1,0 +1,76 @@
+"""Name search on PostgreSQL through the id-ordered word index (migration 0006)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import load_packs
+from webapp.core import listing, search
+from webapp.core.actor import Actor
+from webapp.extensions import db
+
+pytestmark = pytest.mark.postgres
+ADMIN = Actor("ada", "admin")
+NAMES = ["Maple Lane 4", "Oak Street 9", "Maple Street 12", "Parking Lot Maple", "Old Park Road",
+         "Maplewood Court", "Park Avenue 1", "Lakeside Parkway", "Maple Lane 7"]
+
+
+@pytest.fixture
+def named(pg_app):
+    """Sales reps named NAMES on a migrated PostgreSQL database; their ids in that order."""
+    with pg_app.app_context():
+        sm = load_packs(db.session)
+        ids = [sm.create_entity(db.session, ADMIN, type="sales_rep", name=n).id for n in NAMES]
+    with pg_app.app_context():
+        yield sm, ids
+
+
+def found(sm, q: str, limit: int = 50, cursor: str | None = None) -> listing.Page:
+    return listing.browse(db.session, sm.vocabulary, listing.Filters(type="sales_rep", q=q),
+                          limit=limit, cursor=cursor)
+
+
+def expected(ids: list[int], *words: str) -> list[int]:
+    """What `lower(name) LIKE '%word%'` for every word finds, newest first."""
+    return sorted((i for i, n in zip(ids, NAMES, strict=True)
+                   if all(w in n.lower() for w in words)), reverse=True)
+
+
+@pytest.mark.parametrize("q", ["maple", "park", "street", "maple street", "lane maple", "ark",
+                               "maple 12"])
+def test_the_word_index_finds_what_a_substring_search_finds_newest_first(named, q):
+    sm, ids = named
+    assert search.word_expansions(db.session, sm.vocabulary, search.words(q)) is not None
+
+    assert [e.id for e in found(sm, q).rows] == expected(ids, *search.words(q))
+
+
+def test_pages_of_a_word_follow_each_other_without_gaps(named):
+    sm, ids = named
+    first = found(sm, "park", limit=2)
+    second = found(sm, "park", limit=2, cursor=first.next_cursor)
+    back = found(sm, "park", limit=2, cursor=second.prev_cursor)
+
+    assert [e.id for e in first.rows + second.rows] == expected(ids, "park")[:4]
+    assert [e.id for e in back.rows] == [e.id for e in first.rows]
+    assert listing.capped_count(db.session, sm.vocabulary,
+                                listing.Filters(type="sales_rep", q="park")) == 4
+
+
+def test_a_renamed_entity_is_found_by_its_new_name_only(named):
+    sm, ids = named
+    sm.update_entity(db.session, ADMIN, ids[1], version=1, name="Birch Boulevard")
+
+    assert [e.id for e in found(sm, "birch").rows] == [ids[1]]
+    assert ids[1] not in [e.id for e in found(sm, "oak").rows]
+    assert db.session.execute(text("SELECT count(*) FROM entity_words WHERE entity_id = :i"),
+                              {"i": ids[1]}).scalar() == 2  # "birch", "boulevard"
+
+
+def test_a_word_in_no_name_finds_nothing_and_other_filters_still_apply(named):
+    sm, ids = named
+    assert found(sm, "zzyzx").rows == []
+
+    page = listing.browse(db.session, sm.vocabulary,
+                          listing.Filters(type="builder", q="maple"))
+    assert page.rows == []
