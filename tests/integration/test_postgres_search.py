@@ -68,7 +68,7 @@ def test_a_renamed_entity_is_found_by_its_new_name_only(named):
 
 
 def test_a_word_in_no_name_finds_nothing_and_other_filters_still_apply(named):
-    sm, ids = named
+    sm, _ids = named
     assert found(sm, "zzyzx").rows == []
 
     page = listing.browse(db.session, sm.vocabulary,
