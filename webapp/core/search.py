@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,11 +33,17 @@ def words(text_: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text_ or "")]
 
 
+#: Bumped whenever this process adds words, so that its vocabularies look again at once.
+_added = 0
+
+
 def add_words(session: Session, names: Iterable[str]) -> None:
     """Add the words of these names to the vocabulary (inside the caller's transaction)."""
+    global _added
     new = sorted({w for n in names for w in words(n) if len(w) >= MIN_TRIGRAM})
     if not new:
         return
+    _added += 1
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for start in range(0, len(new), 5000):
         stmt = insert(SearchWord).on_conflict_do_nothing(index_elements=["word"])
@@ -44,20 +51,35 @@ def add_words(session: Session, names: Iterable[str]) -> None:
 
 
 class Vocabulary:
-    """The indexed words, cached in process and reloaded when the table grows."""
+    """The indexed words, cached in process and reloaded when the table grows.
+
+    Whether it grew is asked at most every CHECK_SECONDS (a count of the table: 3-12 ms on
+    PostgreSQL, and a list page searches twice), and at once after this process added words;
+    words added by other processes are seen within CHECK_SECONDS.
+    """
+
+    CHECK_SECONDS = 1.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._size = -1
+        self._checked = (-1, float("-inf"))  # (_added, monotonic time) of the last count
         self._sorted: list[str] = []
+        self._blob = ""
         self._set: frozenset[str] = frozenset()
 
     def load(self, session: Session) -> None:
-        size = session.scalar(select(func.count()).select_from(SearchWord)) or 0
-        with self._lock:
+        added, at = self._checked
+        if added == _added and time.monotonic() - at < self.CHECK_SECONDS:
+            return
+        with self._lock:  # the next reader waits for the words rather than see none
+            checked = (_added, time.monotonic())
+            size = session.scalar(select(func.count()).select_from(SearchWord)) or 0
             if size != self._size:
                 self._sorted = sorted(session.scalars(select(SearchWord.word)))
                 self._set, self._size = frozenset(self._sorted), size
+                self._blob = "\n".join(self._sorted)
+            self._checked = checked
 
     def correct(self, word: str) -> str:
         """The word itself when indexed (or a prefix of an indexed word), else the nearest."""
@@ -69,7 +91,16 @@ class Vocabulary:
     def containing(self, word: str) -> list[str]:
         """The vocabulary words that contain ``word`` (a name contains a query word of 3+
         letters exactly when one of its words does)."""
-        return [v for v in self._sorted if word in v]
+        # One C-level find per hit over all the words joined by newlines (words have none):
+        # a tenth of the time of testing each of ~50,000 words.
+        blob, found = self._blob, []
+        at = blob.find(word)
+        while at != -1:
+            start, end = blob.rfind("\n", 0, at) + 1, blob.find("\n", at)
+            end = len(blob) if end == -1 else end
+            found.append(blob[start:end])
+            at = blob.find(word, end)
+        return found
 
     def _is_prefix(self, word: str) -> bool:
         i = bisect.bisect_left(self._sorted, word)
@@ -134,6 +165,6 @@ def word_expansions(session: Session, vocabulary: Vocabulary,
     long_words = [w for w in query_words if len(w) >= MIN_TRIGRAM]
     if session.get_bind().dialect.name != "postgresql" or not long_words:
         return None
-    vocabulary.load(session)
+    vocabulary.load(session)  # already loaded by corrected(), unless the words came from elsewhere
     found = sorted((vocabulary.containing(w) for w in long_words), key=len)
     return None if len(found[0]) > EXPANSIONS_MAX else found
