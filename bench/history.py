@@ -10,9 +10,6 @@ whole entity page (timeline included) through the Flask test client. p50/p95 of 
 """
 from __future__ import annotations
 
-import argparse
-import logging
-import tempfile
 import time
 from datetime import timedelta
 
@@ -60,20 +57,12 @@ def line(label: str, ms: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.list_page import add_database_options, open_app, sign_in
-    from tests.services import ServiceUnavailable
+    from bench.list_page import opened_app, sign_in
     from webapp.core import history
     from webapp.extensions import db
 
-    parser = argparse.ArgumentParser(prog="python -m bench history", description=__doc__.split("\n")[0])
-    add_database_options(parser, runs=100)
-    args, _ = parser.parse_known_args(argv)
-    logging.disable(logging.INFO)
-    with tempfile.TemporaryDirectory() as scratch:
-        try:
-            app = open_app(args, scratch)
-        except ServiceUnavailable as exc:
-            print(f"history on PostgreSQL: skipped ({exc})")
+    with opened_app("history", argv, __doc__, runs=100) as (app, args):
+        if app is None:
             return 0
         with app.app_context():
             eid = give_history(db.session, CHANGES)

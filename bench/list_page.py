@@ -16,6 +16,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -78,13 +80,30 @@ def add_database_options(parser: argparse.ArgumentParser, runs: int, size: int =
                              "per size and process and shared by these benchmarks)")
 
 
-def open_app(args: argparse.Namespace, scratch: str):
-    """The seeded app these options ask for: SQLite in ``--keep`` or ``scratch``, or PostgreSQL."""
+@contextmanager
+def opened_app(name: str, argv: list[str] | None, doc: str, **defaults: int) -> Iterator[tuple]:
+    """(app, options) for benchmark ``name``: its options parsed (those of the other
+    benchmarks ignored), the access log off, the seeded app asked for (SQLite in ``--keep``
+    or a scratch folder, or PostgreSQL); app None, said once, when PostgreSQL is missing."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench {name}", description=doc.splitlines()[0])
+    add_database_options(parser, **defaults)
+    args, _ = parser.parse_known_args(argv)
+    logging.disable(logging.INFO)  # the access log would drown the figures
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            app = _open(args, Path(scratch))
+        except ServiceUnavailable as exc:
+            print(f"{name} on PostgreSQL: skipped ({exc})")
+            app = None
+        yield app, args
+
+
+def _open(args: argparse.Namespace, scratch: Path):
     if args.postgres:
         from bench.pg import build_postgres
 
         return build_postgres(args.size)
-    folder = args.keep or Path(scratch)
+    folder = args.keep or scratch
     folder.mkdir(parents=True, exist_ok=True)
     return build(args.size, folder)
 
@@ -118,16 +137,8 @@ def deep_cursor(client, url: str, pages: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench list_page",
-                                     description=__doc__.splitlines()[0])
-    add_database_options(parser, runs=20, size=200_000)
-    args, _ = parser.parse_known_args(argv)
-    logging.disable(logging.INFO)  # the access log would drown the figures
-    with tempfile.TemporaryDirectory() as scratch:
-        try:
-            app = open_app(args, scratch)
-        except ServiceUnavailable as exc:
-            print(f"list_page on PostgreSQL: skipped ({exc})")
+    with opened_app("list_page", argv, __doc__, runs=20, size=200_000) as (app, args):
+        if app is None:
             return 0
         client = app.test_client()
         sign_in(client)

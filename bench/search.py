@@ -14,11 +14,8 @@ over all those timings.
 """
 from __future__ import annotations
 
-import argparse
-import logging
 import random
 import statistics
-import tempfile
 import time
 from contextlib import contextmanager
 
@@ -136,19 +133,11 @@ def report(size: int, runs: int, r: dict, where: str = "SQLite") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.list_page import add_database_options, open_app
-    from tests.services import ServiceUnavailable
+    from bench.list_page import opened_app
     from webapp.extensions import db
 
-    parser = argparse.ArgumentParser(prog="python -m bench search", description=__doc__.split("\n")[0])
-    add_database_options(parser, runs=5)
-    args, _ = parser.parse_known_args(argv)
-    logging.disable(logging.INFO)
-    with tempfile.TemporaryDirectory() as scratch:
-        try:
-            app = open_app(args, scratch)
-        except ServiceUnavailable as exc:
-            print(f"search on PostgreSQL: skipped ({exc})")
+    with opened_app("search", argv, __doc__, runs=5) as (app, args):
+        if app is None:
             return 0
         with app.app_context():
             where = "PostgreSQL" if args.postgres else "SQLite"

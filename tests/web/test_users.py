@@ -91,11 +91,15 @@ def test_a_taken_username_is_refused(admin_client, dana):
     assert "already exists" in page.text
 
 
-def test_disabling_a_user_ends_their_session_and_their_tokens(app, admin_client, dana):
+def dana_with_token(app) -> tuple[int, str]:
+    """Dana's user id and a fresh API token of hers."""
     with app.app_context():
         dana_user = db.session.scalar(select(User).where(User.username == "dana"))
-        token = make_token(db.session, dana_user)
-    uid = user_id(app, "dana")
+        return dana_user.id, make_token(db.session, dana_user)
+
+
+def test_disabling_a_user_ends_their_session_and_their_tokens(app, admin_client, dana):
+    uid, token = dana_with_token(app)
 
     response = post_form(admin_client, f"/users/{uid}", f"/users/{uid}/disable")
 
@@ -231,10 +235,7 @@ def test_a_new_role_leaves_the_user_signed_in(app, admin_client, dana):
 
 
 def test_a_password_reset_leaves_the_users_api_tokens_working(app, admin_client, dana):
-    with app.app_context():
-        dana_user = db.session.scalar(select(User).where(User.username == "dana"))
-        token = make_token(db.session, dana_user)
-    uid = user_id(app, "dana")
+    uid, token = dana_with_token(app)
 
     post_form(admin_client, f"/users/{uid}", f"/users/{uid}/password",
               password=NEW_PASSWORD, confirm=NEW_PASSWORD)
