@@ -230,8 +230,11 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
 
 
 def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: list[str],
-         walk: Sort, position: _Position | None, limit: int) -> Select[tuple[int]]:
-    """The first ``limit`` matching ids after ``position`` in ``walk`` order."""
+         walk: Sort, position: _Position | None, limit: int,
+         ordered: bool = True) -> Select[tuple[int]]:
+    """The first ``limit`` matching ids after ``position`` in ``walk`` order; ``ordered=False``
+    (for counting) lets a plain filter stop at any ``limit`` rows instead of sorting every
+    match first (the index walks are in order anyway, and cheapest so)."""
     by_id = walk.key == "id"
     match = search.ordered_match(session, words) if by_id else None
     if match is not None:
@@ -241,9 +244,10 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
     if expansions is not None:
         return _word_ids(query(session, vocabulary, f, _short(words)), walk, position,
                          expansions, limit)
-    scan = by_id and _many_quiet(session, f)
+    scan = by_id and ordered and _many_quiet(session, f)
     stmt = _after(query(session, vocabulary, f, words, scan), walk, position)
-    return stmt.with_only_columns(Entity.id).order_by(*_order(walk)).limit(limit)
+    return stmt.with_only_columns(Entity.id).order_by(*_order(walk) if ordered else ()
+                                                      ).limit(limit)
 
 
 def _word_ids(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None,
@@ -347,12 +351,8 @@ def capped_count(session: Session, vocabulary: search.Vocabulary, f: Filters,
     words = search.corrected(session, vocabulary, f.q) if f.q and f.q.strip() else []
     # The page's own walk: a common search word is counted off the index in order and the
     # count stops at the cap, where ``id IN (every match)`` collected all of them first
-    # (bench/search.py: "street" in the property list, 38.7 -> see BENCHMARKS.md).
-    ids = _ids(session, vocabulary, f, words, Sort(), None, cap + 1)
-    if (search.ordered_match(session, words) is None
-            and search.word_expansions(session, vocabulary, words) is None):
-        ids = ids.order_by(None)  # any cap + 1 rows will do: no sort of every match first
-    inner = ids.subquery()
+    # (1,000,000 entities: "street" in the property list, 38.7 -> 5.1 ms; BENCHMARKS.md).
+    inner = _ids(session, vocabulary, f, words, Sort(), None, cap + 1, ordered=False).subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
 
 
