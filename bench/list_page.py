@@ -78,6 +78,9 @@ def add_database_options(parser: argparse.ArgumentParser, runs: int, size: int =
     parser.add_argument("--postgres", action="store_true",
                         help="on PostgreSQL instead of SQLite (a throwaway server, seeded once "
                              "per size and process and shared by these benchmarks)")
+    parser.add_argument("--pg-url", metavar="URL",
+                        help="on this PostgreSQL database (implies --postgres): seeded when it "
+                             "has no entities, reused as it is when it has")
 
 
 @contextmanager
@@ -88,6 +91,7 @@ def opened_app(name: str, argv: list[str] | None, doc: str, **defaults: int) -> 
     parser = argparse.ArgumentParser(prog=f"python -m bench {name}", description=doc.splitlines()[0])
     add_database_options(parser, **defaults)
     args, _ = parser.parse_known_args(argv)
+    args.postgres = args.postgres or bool(args.pg_url)
     logging.disable(logging.INFO)  # the access log would drown the figures
     with tempfile.TemporaryDirectory() as scratch:
         try:
@@ -102,7 +106,7 @@ def _open(args: argparse.Namespace, scratch: Path):
     if args.postgres:
         from bench.pg import build_postgres
 
-        return build_postgres(args.size)
+        return build_postgres(args.size, args.pg_url)
     folder = args.keep or scratch
     folder.mkdir(parents=True, exist_ok=True)
     return build(args.size, folder)

@@ -28,31 +28,37 @@ def reps(db_session, clock, admin):
     return manager, [e.id for e in made]
 
 
-def walk(session, manager, sort: str, limit: int = 3, direction: str = "next") -> list[list[int]]:
+def walk(session, manager, sort: str, limit: int = 3, direction: str = "next",
+         summaries: bool = False) -> list[list[int]]:
     """Every page, following next cursors (or, from the last page, prev cursors)."""
     f, order = listing.Filters(type="sales_rep"), listing.Sort.parse(sort)
-    page = listing.browse(session, manager.vocabulary, f, order, limit)
+
+    def browse(cursor=None):
+        return listing.browse(session, manager.vocabulary, f, order, limit, cursor, summaries)
+
+    page = browse()
     pages = [[e.id for e in page.rows]]
     while page.next_cursor:
-        page = listing.browse(session, manager.vocabulary, f, order, limit, page.next_cursor)
+        page = browse(page.next_cursor)
         pages.append([e.id for e in page.rows])
     if direction == "prev":
         pages = [pages[-1]]
         while page.prev_cursor:
-            page = listing.browse(session, manager.vocabulary, f, order, limit, page.prev_cursor)
+            page = browse(page.prev_cursor)
             pages.append([e.id for e in page.rows])
     return pages
 
 
+@pytest.mark.parametrize("summaries", [False, True], ids=["entities", "summaries"])
 @pytest.mark.parametrize("sort", ["id", "-id", "name", "-name", "status", "last_activity_at",
                                   "-last_activity_at"])
-def test_pages_in_any_order_cover_every_row_once_in_order(db_session, reps, sort):
+def test_pages_in_any_order_cover_every_row_once_in_order(db_session, reps, sort, summaries):
     manager, ids = reps
     rows = {i: n for i, n in zip(ids, NAMES, strict=True)}
     key = {"id": lambda i: i, "name": lambda i: (rows[i], i), "status": lambda i: ("active", i),
            "last_activity_at": lambda i: (-ids.index(i), i)}[sort.lstrip("-")]
 
-    pages = walk(db_session, manager, sort)
+    pages = walk(db_session, manager, sort, summaries=summaries)
 
     assert [len(p) for p in pages] == [3, 3, 2]
     assert [i for p in pages for i in p] == sorted(ids, key=key, reverse=sort.startswith("-"))
@@ -66,6 +72,19 @@ def test_previous_cursors_walk_back_over_the_same_pages(db_session, reps, sort):
     backward = walk(db_session, manager, sort, direction="prev")
 
     assert backward == list(reversed(forward))
+
+
+def test_summary_rows_carry_what_a_table_shows_and_the_parents_name(db_session, clock, admin):
+    manager = make_manager(db_session, clock, admin)
+    builder = make_entity(manager, db_session, admin, "builder", "Acme Homes")
+    community = make_entity(manager, db_session, admin, "community", "Willow Park",
+                            parent_id=builder.id)
+
+    found = listing.browse(db_session, manager.vocabulary, listing.Filters(type="community"),
+                           summaries=True)
+
+    assert found.rows == [listing.Summary(community.id, "Willow Park", community.status,
+                                          community.last_activity_at, builder.id, "Acme Homes")]
 
 
 def test_a_cursor_of_another_sort_is_refused(db_session, reps):

@@ -97,18 +97,14 @@ def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
     if not view.errors:
         try:
             found = listing.browse(db.session, manager().vocabulary, view.filters, view.sort,
-                                   PAGE_SIZE, view.cursor)
+                                   PAGE_SIZE, view.cursor, summaries=True)
             total = listing.capped_count(db.session, manager().vocabulary, view.filters)
         except InvalidInput as err:
             view.errors = err.fields or {"cursor": err.message}
     categories = {name: state.category for name, state in view.workflow.states.items()}
-    rows = table_rows(found.rows, categories, _parents(found.rows), now())
+    rows = table_rows(found.rows, categories, now())
     return {"view": view, "page": found, "rows": rows, "total": total, "cap": listing.COUNT_CAP,
             "types": known, "columns": COLUMNS, "bulk": bulk_available()}
-
-
-def _parents(rows: Iterable[Entity]) -> dict[int, str]:
-    return listing.names(db.session, {r.parent_id for r in rows if r.parent_id})
 
 
 class Row(NamedTuple):
@@ -130,20 +126,20 @@ class Row(NamedTuple):
     parent_name: str | None
 
 
-def table_rows(entities: Iterable[Entity], categories: Mapping[str, str],
-               parents: Mapping[int, str], at: datetime) -> list[Row]:
+def table_rows(entities: Iterable[listing.Summary], categories: Mapping[str, str],
+               at: datetime) -> list[Row]:
     show = entity_address()
-    return [_row(e, show, categories, parents, at) for e in entities]
+    return [_row(e, show, categories, at) for e in entities]
 
 
-def _row(e: Entity, show: Callable[[int], str], categories: Mapping[str, str],
-         parents: Mapping[int, str], at: datetime) -> Row:
+def _row(e: listing.Summary, show: Callable[[int], str], categories: Mapping[str, str],
+         at: datetime) -> Row:
     when = e.last_activity_at.isoformat()  # UTC: "2026-10-12T14:33:20.652849+00:00"
     parent = e.parent_id
     return Row(e.id, e.name, show(e.id), e.status, categories.get(e.status, "none"), when,
                f"{when[:10]} {when[11:16]} UTC", _ago((at - e.last_activity_at).days),
                show(parent) if parent else None,
-               parents.get(parent, f"#{parent}") if parent else None)
+               (e.parent_name or f"#{parent}") if parent else None)
 
 
 def _ago(days: int) -> str:
