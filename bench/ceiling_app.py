@@ -1,12 +1,13 @@
 """The ceiling for the list-page load benchmark (bench/list_load.py): plain Flask, one route.
 
     CEILING_DATABASE=/path/bench.db gunicorn -c gunicorn.conf.py bench.ceiling_app:app
+    CEILING_DATABASE=postgresql://user@host:port/db gunicorn ...   # the same on PostgreSQL
 
 ``GET /?type=property&status=pending`` answers the 50 newest entities of that type and status
-with their parents' names, read by ONE SQL query through the stdlib ``sqlite3`` driver (one
-connection per thread) and rendered by a small Jinja table: what the entity list page shows
-in its table, with nothing else (no session, sign-in, layout, filters form, count or pager).
-It only reads the database.
+with their parents' names, read by ONE SQL query through the plain driver (stdlib ``sqlite3``,
+or ``psycopg`` in autocommit; one connection per thread) and rendered by a small Jinja table:
+what the entity list page shows in its table, with nothing else (no session, sign-in, layout,
+filters form, count or pager). It only reads the database.
 """
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ import threading
 
 from flask import Flask, request
 
-ROWS = """
-SELECT e.id, e.name, e.status, e.last_activity_at, e.parent_id, p.name
+DATABASE = os.environ.get("CEILING_DATABASE", "")
+POSTGRES = DATABASE.startswith("postgresql")
+# PostgreSQL's timestamps come as datetimes: as text they read as SQLite's stored ones do.
+ROWS = f"""
+SELECT e.id, e.name, e.status, {"e.last_activity_at::text" if POSTGRES else "e.last_activity_at"},
+       e.parent_id, p.name
 FROM entities e LEFT JOIN entities p ON p.id = e.parent_id
-WHERE e.type = ? AND e.status = ?
+WHERE e.type = {"%s" if POSTGRES else "?"} AND e.status = {"%s" if POSTGRES else "?"}
 ORDER BY e.id DESC LIMIT 50
 """
 
@@ -43,10 +48,15 @@ _table = app.jinja_env.from_string(TABLE)  # compiled once, as Flask does for te
 _local = threading.local()
 
 
-def connection() -> sqlite3.Connection:
+def connection():
     """This thread's connection, opened once (gunicorn's gthread workers reuse threads)."""
     if not hasattr(_local, "db"):
-        _local.db = sqlite3.connect(os.environ["CEILING_DATABASE"], check_same_thread=False)
+        if POSTGRES:
+            import psycopg
+
+            _local.db = psycopg.connect(DATABASE, autocommit=True)
+        else:
+            _local.db = sqlite3.connect(DATABASE, check_same_thread=False)
     return _local.db
 
 

@@ -195,18 +195,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(database: Path, work: Path, args: argparse.Namespace):
+def measure(database: str, work: Path, args: argparse.Namespace):
     """Runs of every target in turn (so each sees the same machine), and the app workers'
     peak RSS. The third target, the app's page with the same filter matching no rows
     (sign-in, layout, count: everything but the rows), is a reference, not a target."""
     query = f"?type={args.type}&status={args.status}"
     common = {"WEB_CONCURRENCY": str(args.workers), "GUNICORN_THREADS": str(args.threads)}
-    app_env = {**common, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "bench",
+    app_env = {**common, "DATABASE_URL": database, "SECRET_KEY": "bench",
                "STATEKEEPER_INSTANCE": str(work / "instance")}
+    plain = database.removeprefix("sqlite:///").replace("postgresql+psycopg:", "postgresql:")
     with ExitStack() as stack:
         app = stack.enter_context(Server("wsgi:app", app_env, work / "app.log"))
         ceiling = stack.enter_context(Server("bench.ceiling_app:app", {
-            **common, "CEILING_DATABASE": str(database)}, work / "ceiling.log"))
+            **common, "CEILING_DATABASE": plain}, work / "ceiling.log"))
         cookie = sign_in(app.url)
         targets = [Target("app: entity list page", app, f"{app.url}/entities/{query}", cookie),
                    Target("ceiling: minimal Flask page", ceiling, f"{ceiling.url}/{query}"),
@@ -233,7 +234,11 @@ def warm_up(target: Target, args: argparse.Namespace) -> None:
 
 
 def same_rows(targets: list[Target]) -> None:
-    shown = [shown_ids(t.url, t.cookie) for t in targets]
+    try:
+        shown = [shown_ids(t.url, t.cookie) for t in targets]
+    except urllib.error.HTTPError as exc:
+        logs = "\n".join(t.server.logfile.read_text()[-3000:] for t in targets[:2])
+        raise RuntimeError(f"{exc.url} answered {exc.code}; the servers' logs end:\n{logs}") from exc
     assert len(shown[0]) == 50 and shown[0] == shown[1], f"the pages show other rows: {shown}"
     assert not shown[2], "the reference page shows rows"
 
@@ -284,23 +289,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--type", default="property")
     parser.add_argument("--status", default="pending")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--postgres", action="store_true", help="(not supported: skips)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="on PostgreSQL (bench/pg.py: a throwaway server, seeded once)")
+    parser.add_argument("--pg-url", metavar="URL",
+                        help="on this PostgreSQL database (implies --postgres): seeded when it "
+                             "has no entities, reused as it is when it has")
     args, _ = parser.parse_known_args(argv or [])
-    if args.postgres:
-        print("list_load: SQLite only for now; skipped with --postgres")
-        return 0
     if args.client == "auto":
         args.client = "wrk" if shutil.which("wrk") else "python"
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="bench-list-load-") as scratch:
-        folder = args.keep or Path(scratch) / "db"
-        folder.mkdir(parents=True, exist_ok=True)
-        _seed(args.size, folder)
-        database = current_schema(folder / "bench.db", Path(scratch))
-        print(f"list page under load: {args.client} client", flush=True)
+        if args.postgres or args.pg_url:
+            database = _postgres(args)
+            if database is None:
+                return 0
+        else:
+            folder = args.keep or Path(scratch) / "db"
+            folder.mkdir(parents=True, exist_ok=True)
+            _seed(args.size, folder)
+            database = f"sqlite:///{current_schema(folder / 'bench.db', Path(scratch))}"
+        where = "PostgreSQL" if database.startswith("postgresql") else "SQLite"
+        print(f"list page under load on {where}: {args.client} client", flush=True)
         runs, rss = measure(database, Path(scratch), args)
         report(runs, rss, args)
     return 0
+
+
+def _postgres(args: argparse.Namespace) -> str | None:
+    """The URL of a seeded PostgreSQL database (bench/pg.py), or None when there is none."""
+    from bench.pg import build_postgres
+    from tests.services import ServiceUnavailable
+    from webapp.extensions import db
+
+    try:
+        app = build_postgres(args.size, args.pg_url)
+    except ServiceUnavailable as exc:
+        print(f"list_load on PostgreSQL: skipped ({exc})")
+        return None
+    with app.app_context():
+        db.engine.dispose()  # the servers open their own connections
+    return app.config["SQLALCHEMY_DATABASE_URI"]
 
 
 def current_schema(database: Path, scratch: Path) -> Path:

@@ -47,8 +47,13 @@ def build_postgres(size: int, url: str | None = None):
                      RATELIMIT_STORAGE_URI="memory://", CLOCK=utcnow)
     if fresh:
         _seed(app, url, size)
-    else:
+    elif url in _databases.values():
         print(f"reusing the PostgreSQL database of {size:,} entities seeded in this process")
+    else:
+        from flask_migrate import upgrade
+
+        with app.app_context():
+            upgrade()  # as a deploy does: a database kept from before a migration catches up
     return app
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, load_packs, make_token, make_user
 from tests.helpers import differences_from_models, login, nav_labels, upgrade_downgrade_upgrade
 from tests.test_migrations import a_user_from_before_session_versions_signs_in_after_the_upgrade
 from webapp.extensions import db
@@ -54,3 +54,29 @@ def test_repeated_wrong_passwords_lock_the_account_on_postgres(pg_app):
         login(browser, "ann", "guess-number-1")
 
     assert "this account is locked" in login(browser, "ann", PASSWORD).text
+
+
+#: Just past PostgreSQL's integer ids, and far past them (SQLite would still store this one).
+TOO_LARGE = [2**31, 2**62]
+ID_ADDRESSES = ["/entities/{}", "/entities/{}/timeline", "/entities/?type=community&parent_id={}",
+                "/users/{}", "/audit/{}", "/events/deliveries?before={}",
+                "/api/v1/entities/{}", "/api/v1/entities/{}/history",
+                "/api/v1/entities?type=community&parent_id={}"]
+
+
+@pytest.mark.parametrize("too_large", TOO_LARGE)
+def test_ids_beyond_what_postgres_stores_are_refused_as_input_not_a_500(pg_app, too_large):
+    with pg_app.app_context():
+        load_packs(db.session)
+        admin = make_user(db.session, role="admin", username="ann")
+        token = make_token(db.session, admin)
+    browser = pg_app.test_client()
+    login(browser, "ann", PASSWORD)
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    answers = {address: (browser.get(address.format(too_large), headers=bearer
+                                     if address.startswith("/api") else None)).status_code
+               for address in ID_ADDRESSES}
+
+    assert {a: s for a, s in answers.items() if s not in (200, 400, 404)} == {}
+    assert answers["/entities/{}"] == answers["/api/v1/entities/{}"] == 404

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from webapp.core.errors import InvalidInput, NotFound
+from webapp.core.errors import ID_MAX, InvalidInput, NotFound
 from webapp.core.listing import check_limit, decode_cursor, encode_cursor
 from webapp.models import AuditEntry
 
@@ -19,8 +19,6 @@ FILTER_MAX = 100
 CSV_COLUMNS = ("id", "created_at", "actor", "ip", "event_type", "object_type", "object_id",
                "correlation_id", "risk", "message", "diff", "hash")
 _TIME_HINT = "Use an ISO 8601 time, e.g. 2026-01-31T12:00:00Z."
-#: Ids are 64-bit in every database; larger numbers match nothing (and SQLite refuses them).
-ID_MAX = 2**63 - 1
 #: Spreadsheets run cells starting with these as formulas: exported text must not.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Ids are 64-bit integers in every database we run on; anything larger names nothing.
-ID_MAX = 2**63 - 1
+#: The largest row id every database we run on can hold: ids are PostgreSQL ``integer``s
+#: (SQLite's go to 2**63 - 1). A larger one names nothing, and on PostgreSQL merely comparing
+#: it with an id column is an error, so it is refused before it reaches a query.
+ID_MAX = 2**31 - 1
 
 
 def storable_id(value: object) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session, aliased
 
 from webapp.core import search
-from webapp.core.errors import InvalidInput, storable_id
+from webapp.core.errors import ID_MAX, InvalidInput, storable_id
 from webapp.models import Entity
 
 LIMIT_MAX = 500
@@ -162,7 +162,7 @@ def filters_from_params(params: Mapping[str, Any], now: datetime) -> Filters:
         type=(params.get("type") or "").strip() or None,
         status=(params.get("status") or "").strip() or None,
         q=(params.get("q") or "").strip()[:200] or None,
-        parent_id=_whole_number(params.get("parent_id"), "parent_id", 1, 2**63 - 1),
+        parent_id=_whole_number(params.get("parent_id"), "parent_id", 1, ID_MAX),
         inactive_since=now - timedelta(days=quiet) if quiet else None,
     )
 

@@ -13,13 +13,11 @@ from sqlalchemy.orm import Session
 
 from webapp.core import accounts, audit
 from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput, NotFound
+from webapp.core.errors import ID_MAX, InvalidInput, NotFound
 from webapp.core.transactions import write_transaction
 from webapp.models import ROLES, ApiToken, User
 
 TOKEN_NAME_MAX = 80
-#: Ids are 64-bit in every database; larger numbers match nothing (and SQLite refuses them).
-ID_MAX = 2**63 - 1
 #: What each event says in the audit log ("{}" is the account's name).
 MESSAGES = {
     "user.create": "created the account {}", "user.enable": "enabled {}",

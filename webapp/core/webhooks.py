@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core import audit
 from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput, NotFound
+from webapp.core.errors import ID_MAX, InvalidInput, NotFound, storable_id
 from webapp.core.events import ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, STATUS_CHANGED
 from webapp.core.sweep_runs import SWEEP_COMPLETED
 from webapp.core.transactions import write_transaction
@@ -113,7 +113,7 @@ def delete_subscription(session: Session, actor: Actor, sub_id: int, now: dateti
 
 
 def _subscription(session: Session, sub_id: int) -> WebhookSubscription:
-    sub = session.get(WebhookSubscription, sub_id)
+    sub = session.get(WebhookSubscription, sub_id) if storable_id(sub_id) else None
     if sub is None:
         raise NotFound(f"No webhook subscription with id {sub_id}.")
     return sub
@@ -128,7 +128,7 @@ def _audit(session: Session, actor: Actor, event_type: str, sub: WebhookSubscrip
 def retry(session: Session, actor: Actor, delivery_id: int, now: datetime) -> WebhookDelivery:
     """Give a dead delivery a fresh round of attempts, starting now."""
     with write_transaction(session):
-        d = session.get(WebhookDelivery, delivery_id)
+        d = session.get(WebhookDelivery, delivery_id) if storable_id(delivery_id) else None
         if d is None:
             raise NotFound(f"No webhook delivery with id {delivery_id}.")
         if d.state != "dead":
@@ -275,6 +275,6 @@ def deliveries(session: Session, state: str | None = None, before_id: int | None
             .join(e, e.id == d.event_id).order_by(d.id.desc()).limit(limit))
     if state:
         stmt = stmt.where(d.state == state)
-    if before_id:
+    if before_id and before_id <= ID_MAX:  # every id is below a larger one
         stmt = stmt.where(d.id < before_id)
     return [tuple(row) for row in session.execute(stmt)]
