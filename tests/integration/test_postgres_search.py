@@ -37,7 +37,7 @@ def expected(ids: list[int], *words: str) -> list[int]:
 
 
 @pytest.mark.parametrize("q", ["maple", "park", "street", "maple street", "lane maple", "ark",
-                               "maple 12"])
+                               "maple 12", "old road", "street oak"])
 def test_the_word_index_finds_what_a_substring_search_finds_newest_first(named, q):
     sm, ids = named
     assert search.word_expansions(db.session, sm.vocabulary, search.words(q)) is not None

@@ -290,8 +290,15 @@ def _word_branch(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | 
         branch = branch.where(exists().where(Entity.id == w.c.entity_id, stmt.whereclause))
     for containing in others:
         o = search.ENTITY_WORDS.alias()
-        branch = branch.where(exists().where(o.c.entity_id == w.c.entity_id,
-                                             o.c.word == any_(array(containing))))
+        if len(containing) == 1:
+            # Joined, both words' entries are read in id order and merged: "lock building"
+            # at 1,000,000 read 6,291 "lock" entries before 51 had "building", 23.6 ms as
+            # EXISTS probes (one index descent each), 1.9 ms as a merge join.
+            branch = branch.join(o, and_(o.c.entity_id == w.c.entity_id,
+                                         o.c.word == containing[0]))
+        else:  # several containing words: joined, an entity with two of them would repeat
+            branch = branch.where(exists().where(o.c.entity_id == w.c.entity_id,
+                                                 o.c.word == any_(array(containing))))
     if position is not None:
         branch = branch.where(w.c.entity_id < position.id if sort.descending
                               else w.c.entity_id > position.id)
