@@ -3,11 +3,13 @@
 Seeds (or, with ``--keep``, reuses) a database of ``size`` entities made by ``core.seed`` (the
 demo data's names: builders, communities, streets, people), then takes ~50 realistic queries
 from the seeded names -- one or two words, half of them misspelt (a letter dropped, doubled,
-swapped or replaced) -- and times, per query, (a) the first page of 50 newest matches as the
-list page asks for it (vocabulary correction + FTS5 trigram match on SQLite, pg_trgm GIN index
-on PostgreSQL) and (b) the same page by a plain case-insensitive LIKE '%word%' scan of the
-names (no index on either). Each query runs ``--runs`` times after one warm-up; p50/p95 are
-over all those timings.
+swapped or replaced) -- and times, per query, (a) the first page of 50 newest matches over
+every type, as the API's ``GET /api/v1/entities?q=`` asks for it (vocabulary correction + FTS5
+trigram match on SQLite, the word index on PostgreSQL), (b) the same within the type of the
+name the query came from, as the entity list page's live search asks for it (the page always
+lists one type; its rows as summaries), and (c) the page of (a) by a plain case-insensitive
+LIKE '%word%' scan of the names (no index on either). Each query runs ``--runs`` times after
+one warm-up; p50/p95 are over all those timings.
 
     .venv/bin/python -m bench search 1000000 --keep /tmp/bench-1m   # minutes to seed, once
     .venv/bin/python -m bench search 1000000 --postgres              # on PostgreSQL (bench/pg.py)
@@ -35,18 +37,20 @@ def _misspell(word: str, rnd: random.Random) -> str:
     ])
 
 
-def queries(names: list[str], rnd: random.Random) -> list[tuple[str, bool]]:
-    """(query, misspelt) pairs: one or two words of a real name, every other one misspelt."""
-    found: list[tuple[str, bool]] = []
+def queries(named: list[tuple[str, str]], rnd: random.Random) -> list[tuple[str, bool, str]]:
+    """(query, misspelt, type) for (name, type) pairs: one or two words of a real name, every
+    other one misspelt, and the type of the entity the name came from."""
+    found: list[tuple[str, bool, str]] = []
     while len(found) < QUERIES:
-        words = [w for w in rnd.choice(names).lower().split() if len(w) >= 4 and w.isalpha()]
+        name, type_ = rnd.choice(named)
+        words = [w for w in name.lower().split() if len(w) >= 4 and w.isalpha()]
         if not words:
             continue
         picked = rnd.sample(words, min(len(words), rnd.choice((1, 2))))
         misspelt = len(found) % 2 == 1
         if misspelt:
             picked[0] = _misspell(picked[0], rnd)
-        found.append((" ".join(picked), misspelt))
+        found.append((" ".join(picked), misspelt, type_))
     return found
 
 
@@ -97,19 +101,26 @@ def measure(session, runs: int, rnd: random.Random) -> dict[str, object]:
 
     top = session.scalar(select(func.max(Entity.id)))
     sample = [rnd.randint(1, top) for _ in range(400)]
-    names = list(session.scalars(select(Entity.name).where(Entity.id.in_(sample))))
+    named = [tuple(row) for row in session.execute(
+        select(Entity.name, Entity.type).where(Entity.id.in_(sample)))]
     vocabulary = search.Vocabulary()
-    results: dict[str, object] = {"core": [], "like": [], "rows": [], "corrected": 0,
-                                  "queries": queries(names, rnd)}
+    results: dict[str, object] = {"core": [], "typed": [], "like": [], "rows": [],
+                                  "corrected": 0, "queries": queries(named, rnd)}
     with _unindexed(session) as reference:
-        for q, misspelt in results["queries"]:
+        for q, misspelt, type_ in results["queries"]:
             def core(q=q):
                 return listing.browse(session, vocabulary, listing.Filters(q=q), limit=50)
+
+            def typed(q=q, type_=type_):
+                return listing.browse(session, vocabulary, listing.Filters(type=type_, q=q),
+                                      limit=50, summaries=True)
             core()
-            _like_page(reference, q)  # warm-up of both
+            typed()
+            _like_page(reference, q)  # warm-up of all three
             for _ in range(runs):
                 ms, found = _timed_ms(core)
                 results["core"].append(ms)
+                results["typed"].append(_timed_ms(typed)[0])
                 results["like"].append(_timed_ms(lambda q=q: _like_page(reference, q))[0])
             results["rows"].append(len(found.rows))
             results["corrected"] += misspelt and " ".join(found.words) != q
@@ -119,17 +130,18 @@ def measure(session, runs: int, rnd: random.Random) -> dict[str, object]:
 
 
 def report(size: int, runs: int, r: dict, where: str = "SQLite") -> None:
-    core, like = r["core"], r["like"]
+    core, typed, like = r["core"], r["typed"], r["like"]
     hits = sum(1 for n in r["rows"] if n)
     print(f"\n{where}: search over {size:,} entities: {len(r['queries'])} queries x {runs} runs "
           f"({hits} with matches; {r['corrected']} of {len(r['queries']) // 2} misspelt "
           f"queries corrected)")
     for label, values in (("listing.browse(q=...), first page", core),
-                          ("LIKE '%word%' scan, same page", like)):
+                          ("the same within the name's type", typed),
+                          ("LIKE '%word%' scan, first page", like)):
         print(f"  {label:36} p50 {percentile(values, 50):8.1f} ms   "
               f"p95 {percentile(values, 95):8.1f} ms   max {max(values):8.1f} ms")
     print(f"  ratio of medians (LIKE / core)       {statistics.median(like) / statistics.median(core):.1f}x")
-    print("  queries: " + ", ".join(q for q, _ in r["queries"][:12]) + ", ...")
+    print("  queries: " + ", ".join(q for q, _, _ in r["queries"][:12]) + ", ...")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,7 +73,8 @@ def include_object(obj, name, type_, reflected, compare_to):
     """Leave the search indexes (FTS5 shadow tables, pg_trgm, entity_words) to their migrations."""
     if type_ == "table" and name.startswith(("entity_search", "entity_words")):
         return False
-    if type_ == "index" and name in ("ix_entities_name_trgm", "ix_entity_words_entity_id"):
+    if type_ == "index" and name in ("ix_entities_name_trgm", "ix_entity_words_entity_id",
+                                        "ix_entity_words_type_word"):
         return False
     return True
 

@@ -74,3 +74,18 @@ def test_a_word_in_no_name_finds_nothing_and_other_filters_still_apply(named):
     page = listing.browse(db.session, sm.vocabulary,
                           listing.Filters(type="builder", q="maple"))
     assert page.rows == []
+
+
+def test_a_word_shared_with_another_type_finds_only_the_listed_types_entities(named):
+    sm, ids = named
+    builders = [sm.create_entity(db.session, ADMIN, type="builder", name=n).id
+                for n in ("Maple Street Homes", "Park Builders")]
+
+    assert [e.id for e in found(sm, "maple street").rows] == expected(ids, "maple", "street")
+    assert [e.id for e in found(sm, "park").rows] == expected(ids, "park")
+    builder_page = listing.browse(db.session, sm.vocabulary,
+                                  listing.Filters(type="builder", q="street maple"),
+                                  summaries=True)
+    assert [r.id for r in builder_page.rows] == [builders[0]]
+    assert listing.capped_count(db.session, sm.vocabulary,
+                                listing.Filters(type="builder", q="park")) == 1

@@ -14,8 +14,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, any_, bindparam, exists, false, func, select, tuple_, union
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    false,
+    func,
+    select,
+    tuple_,
+    union,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session, aliased
 
 from webapp.core import search
@@ -256,49 +268,59 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
                         match).limit(limit)
     expansions = search.word_expansions(session, vocabulary, words) if by_id else None
     if expansions is not None:
-        return _word_ids(query(session, vocabulary, f, _short(words)), walk, position,
-                         expansions, limit)
+        # The type is on the word index itself (migration 0008); the rest is checked per row.
+        return _word_ids(query(session, vocabulary, replace(f, type=None), _short(words)),
+                         f.type, walk, position, expansions, limit)
     scan = by_id and ordered and _many_quiet(session, f)
     stmt = _after(query(session, vocabulary, f, words, scan), walk, position)
     return stmt.with_only_columns(Entity.id).order_by(*_order(walk) if ordered else ()
                                                       ).limit(limit)
 
 
-def _word_ids(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None,
-              expansions: list[list[str]], limit: int) -> Select[tuple[int]]:
+def _word_ids(stmt: Select[tuple[Entity]], type_: str | None, sort: Sort,
+              position: _Position | None, expansions: list[list[str]], limit: int
+              ) -> Select[tuple[int]]:
     """PostgreSQL: ids from the word index, one branch per word containing the rarest query
-    word, each walking (word, entity_id) in id order and stopping after ``limit``; every other
-    query word must have a containing word of the same entity. A GIN trigram index cannot give
-    its matches in id order, so a common word cost 300-1,100 ms a page at 1,000,000 entities
+    word, each walking (word, entity_id), or with a type (type, word, entity_id), in id order
+    and stopping after ``limit``; every other query word must have a containing word of the
+    same entity, and ``stmt``'s filters must hold. A GIN trigram index cannot give its matches
+    in id order, so a common word cost 300-1,100 ms a page at 1,000,000 entities
     (BENCHMARKS.md, Search); this reads about one page per branch."""
     if not expansions[0]:
         return select(Entity.id).where(false())
-    branches = [_word_branch(stmt, sort, position, word, expansions[1:], limit)
+    branches = [_word_branch(stmt, type_, sort, position, word, expansions[1:], limit)
                 for word in expansions[0]]
     found = union(*branches).subquery()
     return select(found.c.id).order_by(found.c.id.desc() if sort.descending
                                        else found.c.id.asc()).limit(limit)
 
 
-def _word_branch(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None,
-                 word: str, others: list[list[str]], limit: int) -> Select[tuple[int]]:
-    w = search.ENTITY_WORDS.alias()
-    branch = select(w.c.entity_id.label("id")).where(w.c.word == word)
+def _word_branch(stmt: Select[tuple[Entity]], type_: str | None, sort: Sort,
+                 position: _Position | None, word: str, others: list[list[str]], limit: int
+                 ) -> Select[tuple[int]]:
+    def entries(words: Any) -> tuple[Any, list[Any]]:
+        """An alias of the word index and its conditions: these words, of this type."""
+        table = search.ENTITY_WORDS.alias()
+        return table, [table.c.word == words, *([table.c.type == type_] if type_ else [])]
+
+    # Filtering a word's entries by type one entity at a time read every entry of the other
+    # types first: "hvac filter" among work orders 18 ms at 1,000,000, 1 ms walking the type's.
+    w, conditions = entries(word)
+    branch = select(w.c.entity_id.label("id")).where(*conditions)
     if stmt.whereclause is not None:
         # EXISTS, not a join: joined, the planner may satisfy the id order by walking
         # entities newest first and probing the word for each (22 ms a page at 200,000).
         branch = branch.where(exists().where(Entity.id == w.c.entity_id, stmt.whereclause))
     for containing in others:
-        o = search.ENTITY_WORDS.alias()
         if len(containing) == 1:
             # Joined, both words' entries are read in id order and merged: "lock building"
             # at 1,000,000 read 6,291 "lock" entries before 51 had "building", 23.6 ms as
             # EXISTS probes (one index descent each), 1.9 ms as a merge join.
-            branch = branch.join(o, and_(o.c.entity_id == w.c.entity_id,
-                                         o.c.word == containing[0]))
+            o, conditions = entries(containing[0])
+            branch = branch.join(o, and_(o.c.entity_id == w.c.entity_id, *conditions))
         else:  # several containing words: joined, an entity with two of them would repeat
-            branch = branch.where(exists().where(o.c.entity_id == w.c.entity_id,
-                                                 o.c.word == any_(array(containing))))
+            o, conditions = entries(any_(array(containing)))
+            branch = branch.where(exists().where(o.c.entity_id == w.c.entity_id, *conditions))
     if position is not None:
         branch = branch.where(w.c.entity_id < position.id if sort.descending
                               else w.c.entity_id > position.id)
@@ -342,15 +364,29 @@ def _load(session: Session, ids_in_order: Select[tuple[int]]) -> list[Entity]:
     """The page's ids first, then their rows: sorting ids (often straight off an index) is far
     cheaper than sorting whole rows when thousands match, as a common search word does."""
     ids = list(session.scalars(ids_in_order))
-    found = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(ids)))} if ids else {}
+    if not ids:
+        return []
+    found = {e.id: e for e in session.scalars(_ENTITIES[_dialect(session)], {"ids": ids})}
     return [found[i] for i in ids if i in found]
 
 
+def _dialect(session: Session) -> str:
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
+#: ``id IN`` the page's ids. On PostgreSQL one array parameter (``= ANY``): an expanding IN
+#: sends one parameter per id and makes a statement text per page length, which costs the
+#: driver and SQLAlchemy more than the query (a page of 50 entities: 4.6 -> 2.1 ms at 1M).
+_IDS_ARE = {"sqlite": Entity.id.in_(bindparam("ids", expanding=True)),
+            "postgresql": Entity.id == any_(bindparam("ids", type_=ARRAY(Integer)))}
+_ENTITIES = {dialect: select(Entity).where(ids) for dialect, ids in _IDS_ARE.items()}
+
+
 _parent = aliased(Entity, name="parent")
-_SUMMARIES = (select(Entity.id, Entity.name, Entity.status, Entity.last_activity_at,
-                     Entity.parent_id, _parent.name)
-              .outerjoin(_parent, _parent.id == Entity.parent_id)
-              .where(Entity.id.in_(bindparam("ids", expanding=True))))
+_SUMMARIES = {dialect: select(Entity.id, Entity.name, Entity.status, Entity.last_activity_at,
+                              Entity.parent_id, _parent.name)
+              .outerjoin(_parent, _parent.id == Entity.parent_id).where(ids)
+              for dialect, ids in _IDS_ARE.items()}
 
 
 def _load_summaries(session: Session, ids_in_order: Select[tuple[int]]) -> list[Summary]:
@@ -360,7 +396,8 @@ def _load_summaries(session: Session, ids_in_order: Select[tuple[int]]) -> list[
     ids = list(session.scalars(ids_in_order))
     if not ids:
         return []
-    found = {row[0]: Summary(*row) for row in session.execute(_SUMMARIES, {"ids": ids})}
+    found = {row[0]: Summary(*row) for row in session.execute(_SUMMARIES[_dialect(session)],
+                                                              {"ids": ids})}
     return [found[i] for i in ids if i in found]
 
 

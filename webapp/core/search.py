@@ -156,8 +156,9 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-#: PostgreSQL's id-ordered word index (migration 0006): (word, entity_id) for every name word.
-ENTITY_WORDS = table("entity_words", column("word"), column("entity_id"))
+#: PostgreSQL's id-ordered word index (migrations 0006, 0008): (word, entity type, entity_id)
+#: for every name word, indexed by (word, entity_id) and by (type, word, entity_id).
+ENTITY_WORDS = table("entity_words", column("word"), column("type"), column("entity_id"))
 #: More vocabulary words than this containing the rarest query word (e.g. "ing"): the word
 #: index would need a branch for each, so such queries keep the trigram filter.
 EXPANSIONS_MAX = 64
