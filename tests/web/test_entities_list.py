@@ -75,6 +75,18 @@ def test_a_search_counts_only_the_matches_of_the_listed_type(admin_client, creat
     assert "2 matching" in page.text
 
 
+def test_a_search_matches_names_only_not_the_type_it_lists(admin_client, create):
+    create("builder", "Acme Homes")
+    create("builder", "Summit Builders")
+    create("sales_rep", "Homer Builder")
+
+    by_type_name = admin_client.get("/entities/?type=builder&q=builder", headers=HTMX)
+    by_name = admin_client.get("/entities/?type=builder&q=homes", headers=HTMX)
+
+    assert names_on(by_type_name.text) == ["Summit Builders"]
+    assert names_on(by_name.text) == ["Acme Homes"]
+
+
 def test_a_search_that_matches_nothing_says_so_and_offers_to_clear_it(admin_client, create):
     create("builder", "Acme Homes")
 

@@ -262,7 +262,7 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
     (for counting) lets a plain filter stop at any ``limit`` rows instead of sorting every
     match first (the index walks are in order anyway, and cheapest so)."""
     by_id = walk.key == "id"
-    match = search.ordered_match(session, words) if by_id else None
+    match = search.ordered_match(session, words, f.type) if by_id else None
     if match is not None:
         return _fts_ids(query(session, vocabulary, f, _short(words)), walk, position,
                         match).limit(limit)
