@@ -31,10 +31,16 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check webapp tests bench
 
+# Every benchmark on SQLite and on PostgreSQL (BENCHMARKS.md): bulk runs both by itself,
+# processes is PostgreSQL + Redis only, sweep's --postgres adds PostgreSQL, and the page
+# benchmarks' --postgres runs them on PostgreSQL instead (seeding 1,000,000 takes ~16 min).
 bench: $(VENV)/.dev-installed
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-bench-tools.sh
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench bulk processes
+	$(BIN)/python -m bench sweep --postgres
+	$(BIN)/python -m bench list_page list_load search history
+	$(BIN)/python -m bench list_page list_load search history --postgres
 
 clean-venv:
 	rm -rf $(VENV)

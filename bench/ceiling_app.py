@@ -19,13 +19,22 @@ from flask import Flask, request
 
 DATABASE = os.environ.get("CEILING_DATABASE", "")
 POSTGRES = DATABASE.startswith("postgresql")
-# PostgreSQL's timestamps come as datetimes: as text they read as SQLite's stored ones do.
-ROWS = f"""
-SELECT e.id, e.name, e.status, {"e.last_activity_at::text" if POSTGRES else "e.last_activity_at"},
-       e.parent_id, p.name
+ROWS = """
+SELECT e.id, e.name, e.status, e.last_activity_at, e.parent_id, p.name
 FROM entities e LEFT JOIN entities p ON p.id = e.parent_id
-WHERE e.type = {"%s" if POSTGRES else "?"} AND e.status = {"%s" if POSTGRES else "?"}
+WHERE e.type = ? AND e.status = ?
 ORDER BY e.id DESC LIMIT 50
+"""
+if POSTGRES:
+    # Asked for whole rows newest first, PostgreSQL walks the primary key and drops the other
+    # types' rows (137 ms at 1,000,000, the demo data allocating ids type by type); the page's
+    # ids first, off the (type, status, id) index, then their rows: 1.5 ms. The timestamps as
+    # text read as SQLite's stored ones do.
+    ROWS = """
+SELECT e.id, e.name, e.status, e.last_activity_at::text, e.parent_id, p.name
+FROM (SELECT id FROM entities WHERE type = %s AND status = %s ORDER BY id DESC LIMIT 50) page
+JOIN entities e ON e.id = page.id LEFT JOIN entities p ON p.id = e.parent_id
+ORDER BY e.id DESC
 """
 
 TABLE = """<!doctype html>

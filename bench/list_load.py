@@ -50,11 +50,12 @@ from bench import load_client
 from bench.list_page import PASSWORD, build
 from bench.processes import migrate
 from tests.services import _free_port, _tied_to_us
+from webapp.core.errors import ID_MAX
 
 USER_AGENT = "statekeeper-bench"  # the session is tied to it (session_protection = "strong")
 TARGET_SHARE, TARGET_P99_MS, TARGET_RSS_MB = 0.33, 50.0, 300.0
-#: A parent id no entity has: the same page and filter, matching nothing.
-NO_SUCH_PARENT = 2**62
+#: A parent id no entity has (the largest id a list accepts): the same page, matching nothing.
+NO_SUCH_PARENT = ID_MAX
 ROW_ID = re.compile(r'<td class="num">(\d+)</td>')
 TICKS = os.sysconf("SC_CLK_TCK")
 
