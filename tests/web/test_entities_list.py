@@ -23,7 +23,7 @@ from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     sm,
 )
 from webapp.blueprints.entities import lists
-from webapp.core import listing, packs
+from webapp.core import listing, packs, registry
 from webapp.core.manager import StateManager
 from webapp.core.transactions import write_transaction
 from webapp.extensions import db
@@ -85,6 +85,21 @@ def test_a_search_matches_names_only_not_the_type_it_lists(admin_client, create)
 
     assert names_on(by_type_name.text) == ["Summit Builders"]
     assert names_on(by_name.text) == ["Acme Homes"]
+
+
+def test_a_type_with_a_name_of_two_letters_is_searched_too(app, sm, admin_client, create):
+    # The search index keeps types as trigrams; a two-letter type has none to match.
+    flag = registry.load_pack("accounts")["types"]["feature_flag"]
+    with app.app_context(), write_transaction(db.session):
+        registry.save(db.session, "ff", flag, "test", "pytest", sm.clock(),
+                      set(sm.workflows.all(db.session)))
+    sm.workflows.invalidate()
+    create("ff", "Dark Mode")
+    create("feature_flag", "Dark Launch")
+
+    page = admin_client.get("/entities/?type=ff&q=dark", headers=HTMX)
+
+    assert names_on(page.text) == ["Dark Mode"]
 
 
 def test_a_search_that_matches_nothing_says_so_and_offers_to_clear_it(admin_client, create):

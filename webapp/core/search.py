@@ -152,7 +152,8 @@ def ordered_match(session: Session, query_words: list[str], type_: str | None = 
     long_words = [w for w in query_words if len(w) >= MIN_TRIGRAM]
     if session.get_bind().dialect.name != "sqlite" or not long_words:
         return None
-    expr = _fts_query(long_words) + (f" AND type : {_fts_phrase(type_)}" if type_ else "")
+    by_type = type_ and len(type_) >= MIN_TRIGRAM  # a shorter one has no trigram to match
+    expr = _fts_query(long_words) + (f" AND type : {_fts_phrase(type_)}" if by_type else "")
     return _FTS.c.rowid, text("entity_search MATCH :expr").bindparams(expr=expr)
 
 
