@@ -8,7 +8,3 @@ class LoginForm(FlaskForm):
                            render_kw={"autocomplete": "username", "autofocus": True})
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
                              render_kw={"autocomplete": "current-password"})
-
-
-class LogoutForm(FlaskForm):
-    """Logout is a POST with a CSRF token, so a link on another site cannot sign you out."""

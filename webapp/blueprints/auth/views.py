@@ -14,9 +14,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import login_user, logout_user
 
-from webapp.blueprints.auth.forms import LoginForm, LogoutForm
+from webapp.blueprints.auth.forms import LoginForm
 from webapp.core.accounts import LoginResult, authenticate
 from webapp.core.actor import Actor
 from webapp.core.transactions import write_transaction
@@ -89,13 +89,10 @@ def _local_path(target: str) -> str | None:
 @bp.route("/logout", methods=["POST"])
 @requires("view")
 def logout():
-    LogoutForm()
+    # A POST with the CSRF token (CSRFProtect checks it), so a link on another site cannot
+    # sign you out; the layout's sign-out form carries the token.
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
-
-@bp.app_context_processor
-def _logout_form() -> dict:
-    return {"logout_form": LogoutForm() if current_user.is_authenticated else None}

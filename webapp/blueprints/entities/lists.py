@@ -98,7 +98,10 @@ def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
         try:
             found = listing.browse(db.session, manager().vocabulary, view.filters, view.sort,
                                    PAGE_SIZE, view.cursor, summaries=True)
-            total = listing.capped_count(db.session, manager().vocabulary, view.filters)
+            # A first page with no next page holds every match: no need to count them again.
+            first_and_only = view.cursor is None and found.next_cursor is None
+            total = (len(found.rows) if first_and_only
+                     else listing.capped_count(db.session, manager().vocabulary, view.filters))
         except InvalidInput as err:
             view.errors = err.fields or {"cursor": err.message}
     categories = {name: state.category for name, state in view.workflow.states.items()}
