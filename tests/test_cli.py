@@ -1,6 +1,7 @@
 """The command line of CONTRACT.md §3 that the foundation provides."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -89,6 +90,43 @@ def test_audit_verify_passes_on_an_intact_log_and_names_the_first_tampered_row(a
 
     assert result.exit_code == 1
     assert "first bad id 2" in result.output
+
+
+def test_audit_heads_written_down_catch_a_chain_rewritten_and_rehashed_later(app, cli,
+                                                                           tmp_path):
+    for _ in range(3):
+        login(app.test_client(), "nobody", "guess-number-1")
+    head = cli("audit", "head")
+    anchors = tmp_path / "heads.jsonl"
+    anchors.write_text(head.output)
+    assert json.loads(head.output)["id"] == 3
+    assert "all 1 heads written down" in cli("audit", "verify", "--anchor", str(anchors)).output
+
+    with app.app_context():  # someone with database access rewrites entry 2, rehashes 2 and 3
+        from webapp.core import audit
+        from webapp.models import AuditEntry
+        rows = [db.session.get(AuditEntry, i) for i in (2, 3)]
+        rows[0].actor = "someone"
+        for row in rows:
+            row.prev_hash = db.session.get(AuditEntry, row.id - 1).hash
+            row.hash = audit.entry_hash(row, row.prev_hash)
+            db.session.flush()
+        db.session.commit()
+    assert cli("audit", "verify").exit_code == 0  # the chain alone cannot tell
+    result = cli("audit", "verify", "--anchor", str(anchors))
+
+    assert result.exit_code == 1
+    assert "REWRITTEN: entry #3 has hash" in result.output
+
+
+def test_an_anchor_file_that_is_not_heads_is_refused_with_the_line(cli, tmp_path):
+    login_attempts = tmp_path / "heads.txt"
+    login_attempts.write_text("audit head #3 abc\n")
+
+    result = cli("audit", "verify", "--anchor", str(login_attempts))
+
+    assert result.exit_code == 1
+    assert "Line 1 of the anchor file is not a head" in result.output
 
 
 def test_flask_db_upgrade_builds_the_schema_from_the_environment_alone(tmp_path):

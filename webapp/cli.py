@@ -1,6 +1,7 @@
 """The flask commands of CONTRACT.md §3 (plus `bootstrap`, used by `make run`)."""
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -50,14 +51,48 @@ def tokens_create(name: str) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit hash chain; exit 1 naming the first bad id when it is broken."""
+@click.option("--anchor", "anchors", type=click.File("r"), default=None,
+              help="Also check heads written down earlier: a file of `audit head` lines.")
+def audit_verify(anchors) -> None:
+    """Check the audit hash chain; exit 1 naming the first bad id when it is broken, or the
+    first head written down earlier that the chain no longer has."""
     result = audit.verify(db.session)
-    if result.ok:
-        click.echo(f"ok: {result.checked} entries verified")
+    if not result.ok:
+        click.echo(f"BROKEN: first bad id {result.first_bad_id} "
+                   f"(after {result.checked} good entries)")
+        sys.exit(1)
+    click.echo(f"ok: {result.checked} entries verified")
+    if anchors is None:
         return
-    click.echo(f"BROKEN: first bad id {result.first_bad_id} (after {result.checked} good entries)")
-    sys.exit(1)
+    heads = [_head(line, number) for number, line in enumerate(anchors, 1) if line.strip()]
+    for written in heads:
+        problem = audit.check_head(db.session, written)
+        if problem:
+            click.echo(f"REWRITTEN: {problem}")
+            sys.exit(1)
+    click.echo(f"ok: the chain still has all {len(heads)} heads written down")
+
+
+@audit_cli.command("head")
+def audit_head() -> None:
+    """Print the newest entry's id and hash as a JSON line, to keep outside the database."""
+    from webapp.web_context import now
+
+    found = audit.head(db.session)
+    if found is None:
+        raise click.ClickException("The audit log is empty.")
+    click.echo(json.dumps({"id": found.id, "hash": found.hash, "at": now().isoformat()}))
+
+
+def _head(line: str, number: int) -> audit.Head:
+    """One line of an anchor file: ``audit head``'s JSON, or a log line with its fields."""
+    try:
+        fields = json.loads(line)
+        return audit.Head(int(fields.get("audit_head_id", fields.get("id"))),
+                          str(fields.get("audit_head_hash", fields.get("hash"))))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise click.ClickException(f"Line {number} of the anchor file is not a head: "
+                                   f"{line.strip()[:80]!r}") from exc
 
 
 @audit_cli.command("archive")

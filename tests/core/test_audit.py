@@ -218,3 +218,34 @@ def test_rehashing_a_tampered_row_is_still_caught_at_the_next_row(session, chain
     forged = audit.entry_hash(row, row.prev_hash)
     _tamper(session, "UPDATE audit_entries SET hash = :h WHERE id = :id", h=forged, id=victim)
     assert audit.verify(session).first_bad_id == chain[3]
+
+
+def _rewrite_from(session, victim: int, message: str) -> None:
+    """What someone with write access to the database could do: change a row and rehash it
+    and every row after it, so that the chain verifies again."""
+    _tamper(session, "UPDATE audit_entries SET message = :m WHERE id = :id", m=message, id=victim)
+    prev = session.get(AuditEntry, victim).prev_hash
+    for row in session.scalars(select(AuditEntry).where(AuditEntry.id >= victim)
+                               .order_by(AuditEntry.id)).all():
+        row.prev_hash, row.hash = prev, audit.entry_hash(row, prev)
+        prev = row.hash
+    session.commit()
+
+
+def test_a_head_written_down_shows_a_rewritten_chain_that_still_verifies(session, chain):
+    written = audit.head(session)
+    assert written == audit.Head(chain[-1], session.get(AuditEntry, chain[-1]).hash)
+    assert audit.check_head(session, written) is None
+
+    _rewrite_from(session, chain[2], "nothing happened")
+
+    assert audit.verify(session).ok  # the chain alone cannot tell
+    assert f"entry #{chain[-1]} has hash" in audit.check_head(session, written)
+
+
+def test_a_head_whose_entry_is_gone_is_reported(session, chain):
+    written = audit.head(session)
+    _tamper(session, "DELETE FROM audit_entries WHERE id = :id", id=chain[-1])
+
+    assert audit.check_head(session, written) == f"entry #{chain[-1]} is missing from the log"
+    assert audit.check_head(session, audit.Head(2**40, written.hash)) is not None

@@ -132,3 +132,15 @@ def test_deleting_entries_after_the_checkpoint_is_caught(session, clock, tmp_pat
     session.commit()
 
     assert audit.verify(session).first_bad_id == first_kept + 1
+
+
+def test_a_head_written_down_before_archiving_is_checked_against_the_checkpoint(
+        session, clock, tmp_path, aged_log):
+    old, _new = aged_log
+    at_checkpoint = audit.Head(old[-1], session.get(AuditEntry, old[-1]).hash)
+    earlier = audit.Head(old[1], session.get(AuditEntry, old[1]).hash)
+    retention.archive_expired(session, tmp_path, 365, clock())
+
+    assert audit.check_head(session, at_checkpoint) is None
+    assert audit.check_head(session, earlier) is None  # its hash is in the archive file
+    assert "archived entry" in audit.check_head(session, audit.Head(old[-1], "f" * 64))

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from config import BASE_DIR
-from tests.factories import Receiver, make_receiver, make_subscription
+from tests.factories import Receiver, make_audit_entries, make_receiver, make_subscription
 from tests.helpers import Clock
 from webapp import workers
-from webapp.core import delivery, notifications, packs, webhooks
+from webapp.core import audit, delivery, notifications, packs, webhooks
 from webapp.core.actor import Actor
 from webapp.core.manager import StateManager
 from webapp.core.transactions import write_transaction
@@ -222,3 +222,15 @@ def test_a_deliverer_killed_mid_batch_loses_nothing_and_a_restart_finishes(
     assert len(per_event) == len(keys) and {state for _, state in per_event} == {"delivered"}
     received = [headers["X-Statekeeper-Idempotency-Key"] for headers, _ in receiver.requests]
     assert set(received) == keys  # once per event after dropping repeats by idempotency key
+
+
+def test_the_hourly_retention_tick_logs_the_audit_head_for_safekeeping(app, clock, caplog):
+    with app.app_context():
+        make_audit_entries(db.session, 3, clock())
+        head = audit.head(db.session)
+        with caplog.at_level("INFO", logger="webapp.workers.tasks"):
+            tasks.retention_tick(threading.Event())
+
+    logged = [r for r in caplog.records if getattr(r, "audit_head_id", None) is not None]
+    assert [(r.audit_head_id, r.audit_head_hash) for r in logged] == [(head.id, head.hash)]
+

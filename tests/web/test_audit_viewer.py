@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 
 from tests.factories import load_packs, make_audit_entries
 from tests.helpers import csrf_token
+from webapp.core import audit
 from webapp.core.actor import Actor
 from webapp.extensions import db
 from webapp.models import AuditEntry, BulkOperation
@@ -196,6 +197,10 @@ def test_verifying_an_intact_log_says_so(app, auditor, clock):
 
     assert page.status_code == 200
     assert "Intact: 4 entries verified" in page.text
+    with app.app_context():
+        head = audit.head(db.session)
+    assert f"Newest entry <a href=\"/audit/{head.id}\">#{head.id}</a>, hash" in page.text
+    assert head.hash in page.text
 
 
 def test_verifying_a_tampered_log_names_the_first_bad_entry(app, auditor, clock):

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from webapp.core.actor import Actor
+from webapp.core.errors import storable_id
 from webapp.core.redaction import redact, redact_text
 from webapp.models import AuditCheckpoint, AuditEntry
 
@@ -125,3 +126,45 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
                 return VerifyResult(False, checked, row.id)
             prev, checked, last_id = row.hash, checked + 1, row.id
             session.expunge(row)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest entry's id and hash at some moment.
+
+    The chain alone shows that rows were changed or removed, not that someone with write
+    access to the database rewrote a row and then rehashed every row after it. A head written
+    down outside the database (the workers log one every hour; ``flask audit head``) closes
+    that: a rewritten chain no longer has that hash at that id.
+    """
+
+    id: int
+    hash: str
+
+
+def head(session: Session) -> Head | None:
+    """The chain's newest entry, or None while the log is empty."""
+    row = session.execute(
+        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return Head(row.id, row.hash) if row else None
+
+
+def check_head(session: Session, anchor: Head) -> str | None:
+    """None when the chain still has ``anchor`` (its id with its hash), else what differs.
+
+    An entry archived since is compared with the archive checkpoint when the checkpoint ends
+    at it; other archived ones pass here (their hashes are in the archive files).
+    """
+    row = session.get(AuditEntry, anchor.id) if storable_id(anchor.id) else None
+    if row is not None:
+        return None if row.hash == anchor.hash else (
+            f"entry #{anchor.id} has hash {row.hash}, not {anchor.hash} as written down")
+    checkpoint = session.scalar(select(AuditCheckpoint).where(
+        AuditCheckpoint.archived_up_to_id >= anchor.id
+    ).order_by(AuditCheckpoint.archived_up_to_id).limit(1))
+    if checkpoint is None:
+        return f"entry #{anchor.id} is missing from the log"
+    if checkpoint.archived_up_to_id == anchor.id and checkpoint.last_hash != anchor.hash:
+        return (f"archived entry #{anchor.id} has hash {checkpoint.last_hash}, "
+                f"not {anchor.hash} as written down")
+    return None

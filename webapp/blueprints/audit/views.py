@@ -71,7 +71,7 @@ def verify():
     if not result.ok:
         log.warning("audit chain broken at entry %s", result.first_bad_id)
     template = "audit/_verify.html" if is_htmx() else "audit/verify.html"
-    return render_template(template, result=result)
+    return render_template(template, result=result, head=audit.head(db.session))
 
 
 # ------------------------------------------------------------------ helpers
