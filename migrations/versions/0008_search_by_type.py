@@ -54,24 +54,34 @@ def _sqlite_search(columns: str) -> list[str]:
 SQLITE_UP = _sqlite_search("name, type")
 SQLITE_DOWN = _sqlite_search("name")
 
+def _pg_words(columns: str) -> list[str]:
+    """entity_words_sync() filling these columns (0006: word, entity_id) and the trigger that
+    refreshes an entity's words when the columns they come from change."""
+    with_type = "type" in columns
+    changed = "OLD.name IS DISTINCT FROM NEW.name" + (
+        " OR OLD.type IS DISTINCT FROM NEW.type" if with_type else "")
+    return [
+        "DROP TRIGGER entities_words_au ON entities",
+        "CREATE OR REPLACE FUNCTION entity_words_sync() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN "
+        "IF TG_OP = 'UPDATE' THEN DELETE FROM entity_words WHERE entity_id = OLD.id; END IF; "
+        f"INSERT INTO entity_words ({columns}) "
+        f"SELECT DISTINCT w, {'NEW.type, ' if with_type else ''}NEW.id "
+        f"FROM {_WORDS.format(name='NEW.name')} AS w WHERE {_LONG_ENOUGH} ON CONFLICT DO NOTHING; "
+        "INSERT INTO search_words (word) "
+        f"SELECT DISTINCT w FROM {_WORDS.format(name='NEW.name')} AS w "
+        f"WHERE {_LONG_ENOUGH} ON CONFLICT DO NOTHING; "
+        "RETURN NULL; "
+        "END $$",
+        f"CREATE TRIGGER entities_words_au AFTER UPDATE OF name{', type' if with_type else ''} "
+        f"ON entities FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION entity_words_sync()",
+    ]
+
+
 PG_UP = [
-    "DROP TRIGGER entities_words_au ON entities",
     "TRUNCATE entity_words",
     "ALTER TABLE entity_words ADD COLUMN type varchar(50) NOT NULL",
-    "CREATE OR REPLACE FUNCTION entity_words_sync() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN "
-    "IF TG_OP = 'UPDATE' THEN DELETE FROM entity_words WHERE entity_id = OLD.id; END IF; "
-    "INSERT INTO entity_words (word, type, entity_id) "
-    f"SELECT DISTINCT w, NEW.type, NEW.id FROM {_WORDS.format(name='NEW.name')} AS w "
-    f"WHERE {_LONG_ENOUGH} ON CONFLICT DO NOTHING; "
-    "INSERT INTO search_words (word) "
-    f"SELECT DISTINCT w FROM {_WORDS.format(name='NEW.name')} AS w "
-    f"WHERE {_LONG_ENOUGH} ON CONFLICT DO NOTHING; "
-    "RETURN NULL; "
-    "END $$",
-    "CREATE TRIGGER entities_words_au AFTER UPDATE OF name, type ON entities "
-    "FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.type IS DISTINCT FROM NEW.type) "
-    "EXECUTE FUNCTION entity_words_sync()",
+    *_pg_words("word, type, entity_id"),
     "INSERT INTO entity_words (word, type, entity_id) "
     f"SELECT DISTINCT w, e.type, e.id FROM entities e, {_WORDS.format(name='e.name')} AS w "
     f"WHERE {_LONG_ENOUGH}",
@@ -85,20 +95,7 @@ PG_DOWN = [
     "DROP STATISTICS entity_words_type_word",
     "DROP INDEX ix_entity_words_type_word",
     "ALTER TABLE entity_words DROP COLUMN type",
-    "DROP TRIGGER entities_words_au ON entities",
-    "CREATE OR REPLACE FUNCTION entity_words_sync() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN "
-    "IF TG_OP = 'UPDATE' THEN DELETE FROM entity_words WHERE entity_id = OLD.id; END IF; "
-    "INSERT INTO entity_words (word, entity_id) "
-    f"SELECT DISTINCT w, NEW.id FROM {_WORDS.format(name='NEW.name')} AS w "
-    f"WHERE {_LONG_ENOUGH} ON CONFLICT DO NOTHING; "
-    "INSERT INTO search_words (word) "
-    f"SELECT DISTINCT w FROM {_WORDS.format(name='NEW.name')} AS w "
-    f"WHERE {_LONG_ENOUGH} ON CONFLICT DO NOTHING; "
-    "RETURN NULL; "
-    "END $$",
-    "CREATE TRIGGER entities_words_au AFTER UPDATE OF name ON entities "
-    "FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION entity_words_sync()",
+    *_pg_words("word, entity_id"),
 ]
 
 
