@@ -20,14 +20,11 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    exists,
-    false,
     func,
     select,
     tuple_,
-    union,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from webapp.core import search
@@ -262,70 +259,20 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
     (for counting) lets a plain filter stop at any ``limit`` rows instead of sorting every
     match first (the index walks are in order anyway, and cheapest so)."""
     by_id = walk.key == "id"
+    after = position.id if position is not None else None
     match = search.ordered_match(session, words, f.type) if by_id else None
     if match is not None:
-        return _fts_ids(query(session, vocabulary, f, _short(words)), walk, position,
-                        match).limit(limit)
+        return search.fts_ids(query(session, vocabulary, f, _short(words)), match,
+                              walk.descending, after).limit(limit)
     expansions = search.word_expansions(session, vocabulary, words) if by_id else None
     if expansions is not None:
         # The type is on the word index itself (migration 0008); the rest is checked per row.
-        return _word_ids(query(session, vocabulary, replace(f, type=None), _short(words)),
-                         f.type, walk, position, expansions, limit)
+        return search.word_ids(query(session, vocabulary, replace(f, type=None), _short(words)),
+                               f.type, expansions, walk.descending, after, limit)
     scan = by_id and ordered and _many_quiet(session, f)
     stmt = _after(query(session, vocabulary, f, words, scan), walk, position)
     return stmt.with_only_columns(Entity.id).order_by(*_order(walk) if ordered else ()
                                                       ).limit(limit)
-
-
-def _word_ids(stmt: Select[tuple[Entity]], type_: str | None, sort: Sort,
-              position: _Position | None, expansions: list[list[str]], limit: int
-              ) -> Select[tuple[int]]:
-    """PostgreSQL: ids from the word index, one branch per word containing the rarest query
-    word, each walking (word, entity_id), or with a type (type, word, entity_id), in id order
-    and stopping after ``limit``; every other query word must have a containing word of the
-    same entity, and ``stmt``'s filters must hold. A GIN trigram index cannot give its matches
-    in id order, so a common word cost 300-1,100 ms a page at 1,000,000 entities
-    (BENCHMARKS.md, Search); this reads about one page per branch."""
-    if not expansions[0]:
-        return select(Entity.id).where(false())
-    branches = [_word_branch(stmt, type_, sort, position, word, expansions[1:], limit)
-                for word in expansions[0]]
-    found = union(*branches).subquery()
-    return select(found.c.id).order_by(found.c.id.desc() if sort.descending
-                                       else found.c.id.asc()).limit(limit)
-
-
-def _word_branch(stmt: Select[tuple[Entity]], type_: str | None, sort: Sort,
-                 position: _Position | None, word: str, others: list[list[str]], limit: int
-                 ) -> Select[tuple[int]]:
-    def entries(words: Any) -> tuple[Any, list[Any]]:
-        """An alias of the word index and its conditions: these words, of this type."""
-        table = search.ENTITY_WORDS.alias()
-        return table, [table.c.word == words, *([table.c.type == type_] if type_ else [])]
-
-    # Filtering a word's entries by type one entity at a time read every entry of the other
-    # types first: "hvac filter" among work orders 18 ms at 1,000,000, 1 ms walking the type's.
-    w, conditions = entries(word)
-    branch = select(w.c.entity_id.label("id")).where(*conditions)
-    if stmt.whereclause is not None:
-        # EXISTS, not a join: joined, the planner may satisfy the id order by walking
-        # entities newest first and probing the word for each (22 ms a page at 200,000).
-        branch = branch.where(exists().where(Entity.id == w.c.entity_id, stmt.whereclause))
-    for containing in others:
-        if len(containing) == 1:
-            # Joined, both words' entries are read in id order and merged: "lock building"
-            # at 1,000,000 read 6,291 "lock" entries before 51 had "building", 23.6 ms as
-            # EXISTS probes (one index descent each), 1.9 ms as a merge join.
-            o, conditions = entries(containing[0])
-            branch = branch.join(o, and_(o.c.entity_id == w.c.entity_id, *conditions))
-        else:  # several containing words: joined, an entity with two of them would repeat
-            o, conditions = entries(any_(array(containing)))
-            branch = branch.where(exists().where(o.c.entity_id == w.c.entity_id, *conditions))
-    if position is not None:
-        branch = branch.where(w.c.entity_id < position.id if sort.descending
-                              else w.c.entity_id > position.id)
-    return branch.order_by(w.c.entity_id.desc() if sort.descending
-                           else w.c.entity_id.asc()).limit(limit)
 
 
 def _many_quiet(session: Session, f: Filters) -> bool:
@@ -347,17 +294,6 @@ def _many_quiet(session: Session, f: Filters) -> bool:
 def _short(words: list[str]) -> list[str]:
     """The words the trigram index cannot serve (an empty list filters nothing)."""
     return [w for w in words if len(w) < search.MIN_TRIGRAM]
-
-
-def _fts_ids(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None,
-             match: tuple[Any, Any]) -> Select[tuple[int]]:
-    """Ids in id order with the search index joined, ordered and bounded by its own rowid
-    (= entity id) so that SQLite reads matches in order and stops after the page."""
-    rowid, condition = match
-    stmt = stmt.with_only_columns(Entity.id).join(rowid.table, rowid == Entity.id).where(condition)
-    if position is not None:
-        stmt = stmt.where(rowid < position.id if sort.descending else rowid > position.id)
-    return stmt.order_by(rowid.desc() if sort.descending else rowid.asc())
 
 
 def _load(session: Session, ids_in_order: Select[tuple[int]]) -> list[Entity]:

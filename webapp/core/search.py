@@ -17,7 +17,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import ColumnElement, and_, column, func, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    column,
+    exists,
+    false,
+    func,
+    select,
+    table,
+    text,
+    union,
+)
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -181,7 +195,7 @@ EXPANSIONS_MAX = 64
 def word_expansions(session: Session, vocabulary: Vocabulary,
                     query_words: list[str]) -> list[list[str]] | None:
     """On PostgreSQL, for a query with words of 3+ letters: for each such word, the indexed
-    words containing it, rarest first, to walk ENTITY_WORDS newest first (``listing``). None
+    words containing it, rarest first, to walk ENTITY_WORDS newest first (``word_ids``). None
     where name_filter is the way (SQLite has FTS5; short words; too many expansions)."""
     long_words = [w for w in query_words if len(w) >= MIN_TRIGRAM]
     if session.get_bind().dialect.name != "postgresql" or not long_words:
@@ -189,3 +203,68 @@ def word_expansions(session: Session, vocabulary: Vocabulary,
     vocabulary.load(session)  # already loaded by corrected(), unless the words came from elsewhere
     found = sorted((vocabulary.containing(w) for w in long_words), key=len)
     return None if len(found[0]) > EXPANSIONS_MAX else found
+
+
+# ------------------------------------------------------- a page of ids off the search indexes
+
+
+def fts_ids(stmt: Select[tuple[Entity]], match: tuple[Any, Any], descending: bool,
+            after_id: int | None) -> Select[tuple[int]]:
+    """SQLite: ``stmt``'s ids with the FTS index joined (``ordered_match``), ordered and
+    bounded by its own rowid (= entity id), so that SQLite reads matches in order and stops
+    after the page; ``after_id`` is where the page starts (a keyset cursor)."""
+    rowid, condition = match
+    stmt = stmt.with_only_columns(Entity.id).join(rowid.table, rowid == Entity.id).where(condition)
+    if after_id is not None:
+        stmt = stmt.where(rowid < after_id if descending else rowid > after_id)
+    return stmt.order_by(rowid.desc() if descending else rowid.asc())
+
+
+def word_ids(stmt: Select[tuple[Entity]], type_: str | None, expansions: list[list[str]],
+             descending: bool, after_id: int | None, limit: int) -> Select[tuple[int]]:
+    """PostgreSQL: ids from the word index, one branch per word containing the rarest query
+    word, each walking (word, entity_id), or with a type (type, word, entity_id), in id order
+    and stopping after ``limit``; every other query word must have a containing word of the
+    same entity, and ``stmt``'s filters must hold. A GIN trigram index cannot give its matches
+    in id order, so a common word cost 300-1,100 ms a page at 1,000,000 entities
+    (BENCHMARKS.md, Search); this reads about one page per branch."""
+    if not expansions[0]:
+        return select(Entity.id).where(false())
+    branches = [_word_branch(stmt, type_, word, expansions[1:], descending, after_id, limit)
+                for word in expansions[0]]
+    found = union(*branches).subquery()
+    return select(found.c.id).order_by(found.c.id.desc() if descending
+                                       else found.c.id.asc()).limit(limit)
+
+
+def _word_branch(stmt: Select[tuple[Entity]], type_: str | None, word: str,
+                 others: list[list[str]], descending: bool, after_id: int | None, limit: int
+                 ) -> Select[tuple[int]]:
+    def entries(words: Any) -> tuple[Any, list[Any]]:
+        """An alias of the word index and its conditions: these words, of this type."""
+        index = ENTITY_WORDS.alias()
+        return index, [index.c.word == words, *([index.c.type == type_] if type_ else [])]
+
+    # Filtering a word's entries by type one entity at a time read every entry of the other
+    # types first: "hvac filter" among work orders 18 ms at 1,000,000, 1 ms walking the type's.
+    w, conditions = entries(word)
+    branch = select(w.c.entity_id.label("id")).where(*conditions)
+    if stmt.whereclause is not None:
+        # EXISTS, not a join: joined, the planner may satisfy the id order by walking
+        # entities newest first and probing the word for each (22 ms a page at 200,000).
+        branch = branch.where(exists().where(Entity.id == w.c.entity_id, stmt.whereclause))
+    for containing in others:
+        if len(containing) == 1:
+            # Joined, both words' entries are read in id order and merged: "lock building"
+            # at 1,000,000 read 6,291 "lock" entries before 51 had "building", 23.6 ms as
+            # EXISTS probes (one index descent each), 1.9 ms as a merge join.
+            o, conditions = entries(containing[0])
+            branch = branch.join(o, and_(o.c.entity_id == w.c.entity_id, *conditions))
+        else:  # several containing words: joined, an entity with two of them would repeat
+            o, conditions = entries(any_(array(containing)))
+            branch = branch.where(exists().where(o.c.entity_id == w.c.entity_id, *conditions))
+    if after_id is not None:
+        branch = branch.where(w.c.entity_id < after_id if descending
+                              else w.c.entity_id > after_id)
+    return branch.order_by(w.c.entity_id.desc() if descending
+                           else w.c.entity_id.asc()).limit(limit)
