@@ -2,9 +2,12 @@
 
     .venv/bin/python -m bench list_load 20000                  # seeds a temporary database
     .venv/bin/python -m bench list_load 1000000 --keep /tmp/skperf/app1m   # reuses one
+    .venv/bin/python -m bench list_load 1000000 --postgres     # on PostgreSQL (bench/pg.py)
+    .venv/bin/python -m bench list_load 1000000 --pg-url URL   # on a PostgreSQL database kept
 
 bench/list_page.py's ``build`` seeds (or reuses) the database; a kept database from before a
-later migration is copied and the copy migrated (the kept one is never altered). Two servers
+later migration is copied and the copy migrated (the kept one is never altered). On
+PostgreSQL bench/pg.py seeds it, or migrates a database given by ``--pg-url``. Two servers
 then run on it with the same gunicorn settings (gunicorn.conf.py, configured through the
 environment only: workers and threads as given, background workers off, no rate limit applies
 to a list without a text query): ``wsgi:app``, signed in as the seeded user, on
