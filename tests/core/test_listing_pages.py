@@ -154,3 +154,21 @@ def test_a_forged_cursor_is_bad_input(db_session, reps, cursor):
     with pytest.raises(InvalidInput, match="cursor"):
         listing.browse(db_session, manager.vocabulary, listing.Filters(type="sales_rep"),
                        listing.Sort.parse("name"), 3, cursor)
+
+
+def test_quiet_pages_walk_back_to_the_first_page_with_other_types_around(db_session, reps,
+                                                                         clock, admin):
+    manager, ids = reps
+    # Newer entities of another type: a walk from the newest id passes them first.
+    for i in range(3):
+        make_entity(manager, db_session, admin, "builder", f"Builder {i}",
+                    last_activity_at=clock() - timedelta(days=30))
+    f = listing.Filters(type="sales_rep", inactive_since=clock() - timedelta(days=2, hours=12))
+
+    first = listing.browse(db_session, manager.vocabulary, f, limit=2)
+    second = listing.browse(db_session, manager.vocabulary, f, limit=2, cursor=first.next_cursor)
+    back = listing.browse(db_session, manager.vocabulary, f, limit=2, cursor=second.prev_cursor)
+
+    quiet = sorted(ids[3:], reverse=True)
+    assert [e.id for e in first.rows + second.rows] == quiet[:4]
+    assert [e.id for e in back.rows] == quiet[:2]

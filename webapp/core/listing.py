@@ -271,8 +271,25 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
                                f.type, expansions, walk.descending, after, limit)
     scan = by_id and ordered and _many_quiet(session, f)
     stmt = _after(query(session, vocabulary, f, words, scan), walk, position)
+    if by_id and ordered and f.type and f.inactive_since is not None and f.parent_id is None \
+            and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.where(_within_type(f.type, walk.descending))
     return stmt.with_only_columns(Entity.id).order_by(*_order(walk) if ordered else ()
                                                       ).limit(limit)
+
+
+def _within_type(type_: str, descending: bool) -> Any:
+    """PostgreSQL: ids no newer (older) than the type's newest (oldest) entity.
+
+    For a type's quiet entities newest first, the planner walks the primary key and drops the
+    other types' rows, reckoning that a type's rows are spread over all ids. When they sit in
+    a block (a bulk import; the demo seed makes each type in turn) it read every newer row of
+    the other types first: quiet properties among 1,000,000 entities, 105 ms a page. Starting
+    the walk at the type's newest id (one step down an index): 2.8 ms.
+    """
+    edge = select(func.max(Entity.id) if descending else func.min(Entity.id)
+                  ).where(Entity.type == type_).scalar_subquery()
+    return Entity.id <= edge if descending else Entity.id >= edge
 
 
 def _many_quiet(session: Session, f: Filters) -> bool:
