@@ -98,14 +98,15 @@ PG_DOWN = [
     *_pg_words("word, entity_id"),
 ]
 
+UP = {"sqlite": SQLITE_UP, "postgresql": PG_UP}
+DOWN = {"sqlite": SQLITE_DOWN, "postgresql": PG_DOWN}
+
 
 def upgrade():
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_UP:
-            op.execute(statement)
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in PG_UP:
-            op.execute(statement)
+    dialect = op.get_bind().dialect.name
+    for statement in UP.get(dialect, []):
+        op.execute(statement)
+    if dialect == "postgresql":
         # The statistics, and the visibility map without which every index-only walk of the
         # new index reads the table too (VACUUM runs outside a transaction).
         with op.get_context().autocommit_block():
@@ -113,9 +114,5 @@ def upgrade():
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_DOWN:
-            op.execute(statement)
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in PG_DOWN:
-            op.execute(statement)
+    for statement in DOWN.get(op.get_bind().dialect.name, []):
+        op.execute(statement)

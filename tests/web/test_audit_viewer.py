@@ -229,7 +229,7 @@ def test_roles_without_audit_rights_are_refused(login_as, role):
 
 
 def test_ids_and_cursors_beyond_64_bits_are_handled_as_input(auditor):
-    from webapp.core.listing import encode_cursor
+    from webapp.core.paging import encode_cursor
 
     assert auditor.get(f"/audit/{2**70}").status_code == 404
     forged = auditor.get(f"/audit/?cursor={encode_cursor(2**70)}")

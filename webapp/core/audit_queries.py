@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from webapp.core.errors import ID_MAX, InvalidInput, NotFound
-from webapp.core.listing import check_limit, decode_cursor, encode_cursor
+from webapp.core.paging import check_limit, decode_cursor, encode_cursor
 from webapp.models import AuditEntry
 
 #: Longest value a text filter accepts (the widest audit column is 80 characters).

@@ -7,8 +7,6 @@ top of them (no index on name yet), which is why the page also offers the id sor
 """
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -27,11 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
-from webapp.core import search
-from webapp.core.errors import ID_MAX, InvalidInput, storable_id
+from webapp.core import paging, search
+from webapp.core.errors import ID_MAX, InvalidInput
 from webapp.models import Entity
 
-LIMIT_MAX = 500
 SORTS = {"id": Entity.id, "name": Entity.name, "status": Entity.status,
          "last_activity_at": Entity.last_activity_at}
 #: How far a list counts its matches before saying "1,000+" instead of a number.
@@ -91,76 +88,6 @@ class Page:
     prev_cursor: str | None
     #: The query's words after typo correction ("acne" -> "acme"), for "showing results for".
     words: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Position:
-    direction: str
-    id: int
-    key: str = "id"
-    value: Any = None
-
-
-def encode_cursor(entity_id: int, direction: str = "next") -> str:
-    return _b64(f"{direction}:{entity_id}")
-
-
-def _encode_position(row: Entity, direction: str, sort: Sort) -> str:
-    if sort.key == "id":
-        return encode_cursor(row.id, direction)
-    value = getattr(row, sort.key)
-    value = value.isoformat() if isinstance(value, datetime) else value
-    return _b64(json.dumps([direction, row.id, sort.key, value]))
-
-
-def _b64(raw: str) -> str:
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
-    position = _decode_position(cursor)
-    return (position.direction, position.id) if position else None
-
-
-def _decode_position(cursor: str | None) -> _Position | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        position = _parse_position(raw)
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("That cursor is not valid.", {"cursor": "Use next_cursor as given."}) from exc
-    if position.direction not in ("next", "prev"):
-        raise InvalidInput("That cursor is not valid.", {"cursor": "Use next_cursor as given."})
-    return position
-
-
-def _parse_position(raw: str) -> _Position:
-    if raw.startswith("["):
-        direction, entity_id, key, value = json.loads(raw)
-        if key not in SORTS or key == "id" or not storable_id(entity_id):
-            raise ValueError(key)
-        if key == "last_activity_at":
-            value = datetime.fromisoformat(value)
-        elif not isinstance(value, str):
-            raise ValueError(value)
-        return _Position(direction, entity_id, key, value)
-    direction, _, value = raw.partition(":")
-    if not storable_id(int(value)):
-        raise ValueError(value)
-    return _Position(direction, int(value))
-
-
-def check_limit(limit: Any, default: int = 50) -> int:
-    if limit in (None, ""):
-        return default
-    try:
-        value = int(limit)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("limit must be a number.", {"limit": f"1 to {LIMIT_MAX}."}) from exc
-    if not 1 <= value <= LIMIT_MAX:
-        raise InvalidInput("limit out of range.", {"limit": f"Use 1 to {LIMIT_MAX}."})
-    return value
 
 
 def filters_from_params(params: Mapping[str, Any], now: datetime) -> Filters:
@@ -233,7 +160,7 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
     """One keyset page in ``sort`` order, with cursors to the pages after and before it; its
     rows are entities, or with ``summaries`` the Summary rows a table shows."""
     words = search.corrected(session, vocabulary, f.q) if f.q and f.q.strip() else []
-    position = _decode_position(cursor)
+    position = paging.decode_position(cursor, SORTS)
     if position and position.key != sort.key:
         raise InvalidInput("That cursor belongs to another sort.", {"cursor": "Start from page one."})
     backwards = position is not None and position.direction == "prev"
@@ -247,13 +174,13 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
     has_next = (more and not backwards) or (backwards and bool(rows))
     has_prev = position is not None and (not backwards or more)
     return Page(rows,
-                _encode_position(rows[-1], "next", sort) if rows and has_next else None,
-                _encode_position(rows[0], "prev", sort) if rows and has_prev else None,
+                paging.encode_position(rows[-1], "next", sort.key) if rows and has_next else None,
+                paging.encode_position(rows[0], "prev", sort.key) if rows and has_prev else None,
                 words)
 
 
 def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: list[str],
-         walk: Sort, position: _Position | None, limit: int,
+         walk: Sort, position: paging.Position | None, limit: int,
          ordered: bool = True) -> Select[tuple[int]]:
     """The first ``limit`` matching ids after ``position`` in ``walk`` order; ``ordered=False``
     (for counting) lets a plain filter stop at any ``limit`` rows instead of sorting every
@@ -360,7 +287,7 @@ def _order(sort: Sort) -> list[Any]:
     return [c.desc() if sort.descending else c.asc() for c in columns]
 
 
-def _after(stmt: Select[tuple[Entity]], sort: Sort, position: _Position | None) -> Select[tuple[Entity]]:
+def _after(stmt: Select[tuple[Entity]], sort: Sort, position: paging.Position | None) -> Select[tuple[Entity]]:
     """Rows strictly after ``position`` in ``sort`` order."""
     if position is None:
         return stmt

@@ -12,7 +12,7 @@ from webapp.blueprints.api.common import (
     optional_text,
     parse_time,
 )
-from webapp.core import entities, history, listing
+from webapp.core import entities, history, listing, paging
 from webapp.core.errors import InvalidInput
 from webapp.extensions import db
 from webapp.permissions import requires
@@ -26,7 +26,7 @@ def list_entities():
                               q=optional_text(args.get("q"), "q", 200),
                               parent_id=optional_int(args.get("parent_id"), "parent_id"))
     rows, next_cursor, _ = listing.page(db.session, manager().vocabulary, filters,
-                                        listing.check_limit(args.get("limit")), args.get("cursor"))
+                                        paging.check_limit(args.get("limit")), args.get("cursor"))
     return jsonify({"items": [entities.to_dict(e) for e in rows], "next_cursor": next_cursor})
 
 
@@ -92,7 +92,7 @@ def record_activity(entity_id: int):
 @requires("view")
 def entity_history(entity_id: int):
     cursor = optional_int(request.args.get("cursor"), "cursor")
-    rows, next_id = history.page(db.session, entity_id, listing.check_limit(request.args.get("limit")),
+    rows, next_id = history.page(db.session, entity_id, paging.check_limit(request.args.get("limit")),
                                  cursor)
     return jsonify({"items": [history.to_dict(r) for r in rows],
                     "next_cursor": str(next_id) if next_id else None})
