@@ -52,10 +52,10 @@ def _schema(engine) -> None:
 
 def seed(url: str) -> list[int]:
     """Make the schema, load the packs and insert ENTITIES active builders; returns their ids."""
-    from webapp.core import packs
-    from webapp.core.actor import SYSTEM
-    from webapp.core.manager import StateManager
-    from webapp.core.transactions import write_transaction
+    from webapp.core.base.actor import SYSTEM
+    from webapp.core.base.transactions import write_transaction
+    from webapp.core.changes.manager import StateManager
+    from webapp.core.workflows import packs
     from webapp.models import Entity, StatusChange, utcnow
     from webapp.models.engine import configure_engines
 
@@ -115,9 +115,9 @@ def floor(url: str, ids: list[int]) -> tuple[float, float]:
 
 def core(url: str, ids: list[int]) -> tuple[float, float]:
     """Seconds (wall, CPU of this process) for ``bulk.run`` with full semantics (caches warmed first, as in a server)."""
-    from webapp.core import bulk
-    from webapp.core.actor import Actor
-    from webapp.core.manager import StateManager
+    from webapp.core.base.actor import Actor
+    from webapp.core.bulk import operations as bulk
+    from webapp.core.changes.manager import StateManager
     from webapp.models.engine import configure_engines
 
     configure_engines()

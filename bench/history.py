@@ -58,7 +58,7 @@ def line(label: str, ms: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from bench.list_page import opened_app, sign_in
-    from webapp.core import history
+    from webapp.core.changes import history
     from webapp.extensions import db
 
     with opened_app("history", argv, __doc__, runs=100) as (app, args):

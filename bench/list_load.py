@@ -53,7 +53,7 @@ from bench import load_client
 from bench.list_page import PASSWORD, build
 from bench.processes import migrate
 from tests.services import _free_port, _tied_to_us
-from webapp.core.errors import ID_MAX
+from webapp.core.base.errors import ID_MAX
 
 USER_AGENT = "statekeeper-bench"  # the session is tied to it (session_protection = "strong")
 TARGET_SHARE, TARGET_P99_MS, TARGET_RSS_MB = 0.33, 50.0, 300.0

@@ -27,10 +27,13 @@ from flask_migrate import upgrade
 from config import TestConfig
 from tests.services import ServiceUnavailable
 from webapp import create_app
-from webapp.core import accounts, overview, packs, seed
-from webapp.core.actor import SYSTEM
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import SYSTEM
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.demo import seed
+from webapp.core.lists import overview
+from webapp.core.users import accounts
+from webapp.core.workflows import packs
 from webapp.extensions import db
 from webapp.models import utcnow
 

@@ -46,10 +46,11 @@ def seed(url: str, instance: Path) -> tuple[str, list[list[int]]]:
 
     from config import TestConfig
     from webapp import create_app
-    from webapp.core import accounts, packs
-    from webapp.core.actor import SYSTEM
-    from webapp.core.manager import StateManager
-    from webapp.core.transactions import write_transaction
+    from webapp.core.base.actor import SYSTEM
+    from webapp.core.base.transactions import write_transaction
+    from webapp.core.changes.manager import StateManager
+    from webapp.core.users import accounts
+    from webapp.core.workflows import packs
     from webapp.extensions import db
     from webapp.models import Entity, utcnow
 

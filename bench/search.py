@@ -96,7 +96,7 @@ def _unindexed(session):
 
 
 def measure(session, runs: int, rnd: random.Random) -> dict[str, object]:
-    from webapp.core import listing, search
+    from webapp.core.lists import listing, search
     from webapp.models import Entity
 
     top = session.scalar(select(func.max(Entity.id)))

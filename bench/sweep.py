@@ -84,10 +84,10 @@ def _rows(total: int, due: int, warned: int, now: datetime, sqlite: bool):
 
 def seed(url: str, total: int, due: int, warned: int, now: datetime) -> None:
     """The schema, the packs, and the entities through the raw driver (seeding is not timed)."""
-    from webapp.core import packs
-    from webapp.core.actor import SYSTEM
-    from webapp.core.manager import StateManager
-    from webapp.core.transactions import write_transaction
+    from webapp.core.base.actor import SYSTEM
+    from webapp.core.base.transactions import write_transaction
+    from webapp.core.changes.manager import StateManager
+    from webapp.core.workflows import packs
     from webapp.models.engine import configure_engines
 
     configure_engines()
@@ -119,9 +119,9 @@ def seed(url: str, total: int, due: int, warned: int, now: datetime) -> None:
 
 
 def measure(url: str, now: datetime) -> dict[str, object]:
-    from webapp.core import sweep_runs
-    from webapp.core.manager import StateManager
-    from webapp.core.sweep import sweep
+    from webapp.core.changes.manager import StateManager
+    from webapp.core.sweeps import runs as sweep_runs
+    from webapp.core.sweeps.sweep import sweep
     from webapp.models.engine import configure_engines
 
     configure_engines()
@@ -142,7 +142,7 @@ def measure(url: str, now: datetime) -> dict[str, object]:
 def floor(url: str, now: datetime) -> tuple[tuple[float, float], int, int]:
     """(wall, CPU) seconds of the sweep's writes alone, through the raw driver (see above),
     and how many it made inactive and warned."""
-    from webapp.core import sweep as sweep_module
+    from webapp.core.sweeps import sweep as sweep_module
     from webapp.models.engine import configure_engines
 
     configure_engines()
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="entities per write transaction (default: the sweep's CHUNK)")
     args, _ = parser.parse_known_args(argv)  # options of the other benchmarks
     if args.chunk:
-        from webapp.core import sweep as sweep_module
+        from webapp.core.sweeps import sweep as sweep_module
 
         sweep_module.CHUNK = args.chunk
     with tempfile.TemporaryDirectory(prefix="sk-bench-sweep-", dir=args.dir) as tmp:

@@ -21,8 +21,9 @@ from tests import services
 from tests.factories import PASSWORD, make_user
 from tests.helpers import Clock, login
 from webapp import create_app
-from webapp.core import accounts, overview
-from webapp.core.manager import StateManager
+from webapp.core.changes.manager import StateManager
+from webapp.core.lists import overview
+from webapp.core.users import accounts
 from webapp.extensions import db
 from webapp.models import utcnow
 

@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.core import accounts, packs
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.users import accounts
+from webapp.core.workflows import packs
 from webapp.models import AuditEntry, Entity, OutboxEvent, StatusChange, User
 
 #: Passes the password policy; every factory-made user has it unless told otherwise.
@@ -97,7 +98,7 @@ def count_rows(session: Session) -> dict[str, int]:
 def make_subscription(session: Session, url: str = "http://127.0.0.1:9/hooks",
                       event_types: list[str] | None = None, is_active: bool = True):
     """Create (and commit) a webhook subscription through the core; its secret is ``.secret``."""
-    from webapp.core import webhooks
+    from webapp.core.events import webhooks
     from webapp.models import utcnow
 
     admin = Actor("webhook-admin", "admin")
@@ -113,7 +114,7 @@ def make_subscription(session: Session, url: str = "http://127.0.0.1:9/hooks",
 def make_audit_entries(session: Session, count: int, now, actor: Actor | None = None,
                        event_type: str = "test.event", **fields: object) -> list[int]:
     """Write ``count`` chained audit entries through the core (committed); returns their ids."""
-    from webapp.core import audit
+    from webapp.core.audit import chain as audit
 
     actor = actor or Actor("tester", "admin", ip="198.51.100.4")
     with write_transaction(session):
@@ -124,8 +125,8 @@ def make_audit_entries(session: Session, count: int, now, actor: Actor | None = 
 
 def load_packs(session: Session) -> StateManager:
     """Install the built-in workflow packs for the app's StateManager (committed)."""
-    from webapp.core import packs as workflow_packs
-    from webapp.core.actor import SYSTEM
+    from webapp.core.base.actor import SYSTEM
+    from webapp.core.workflows import packs as workflow_packs
 
     manager = StateManager.get_instance()
     with write_transaction(session):

@@ -7,7 +7,7 @@ from flask_migrate import upgrade
 
 from tests.factories import PASSWORD
 from tests.helpers import differences_from_models, login, upgrade_downgrade_upgrade
-from webapp.core import accounts
+from webapp.core.users import accounts
 from webapp.extensions import db
 from webapp.models import Base, utcnow
 from webapp.models.base import UTCDateTime

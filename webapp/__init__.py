@@ -29,8 +29,8 @@ def create_app(config_class: type[Config] = Config, **overrides: object) -> Flas
 
 def register_state_manager(app: Flask) -> None:
     """The process's StateManager tells time by the app's clock (tests inject CLOCK)."""
-    from webapp.core import redaction
-    from webapp.core.manager import StateManager
+    from webapp.core.audit import redaction
+    from webapp.core.changes.manager import StateManager
     from webapp.models import utcnow
 
     StateManager.get_instance().clock = app.config.get("CLOCK", utcnow)

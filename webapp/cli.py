@@ -10,9 +10,10 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from webapp.core import accounts, audit
-from webapp.core.errors import StatekeeperError
-from webapp.core.transactions import write_transaction
+from webapp.core.audit import chain as audit
+from webapp.core.base.errors import StatekeeperError
+from webapp.core.base.transactions import write_transaction
+from webapp.core.users import accounts
 from webapp.extensions import db
 from webapp.models import ROLES, User
 
@@ -102,8 +103,8 @@ def audit_archive(days: int | None) -> None:
     """Move entries past the retention period to instance/audit-archive/ (chain stays verifiable)."""
     from pathlib import Path
 
-    from webapp.core import retention
-    from webapp.core.manager import StateManager
+    from webapp.core.audit import retention
+    from webapp.core.changes.manager import StateManager
     from webapp.web_context import now
 
     days = days or StateManager.get_instance().settings.get(db.session, "audit_retention_days")

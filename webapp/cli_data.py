@@ -11,11 +11,12 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from webapp.core import packs, registry, seed
-from webapp.core.actor import SYSTEM
-from webapp.core.errors import StatekeeperError
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import SYSTEM
+from webapp.core.base.errors import StatekeeperError
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.demo import seed
+from webapp.core.workflows import packs, registry
 from webapp.extensions import db
 from webapp.models import Entity, WorkflowDefinition
 

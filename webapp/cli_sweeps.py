@@ -7,9 +7,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from webapp.core import sweep_runs
-from webapp.core.manager import StateManager
-from webapp.core.sweep import SweepReport, sweep
+from webapp.core.changes.manager import StateManager
+from webapp.core.sweeps import runs as sweep_runs
+from webapp.core.sweeps.sweep import SweepReport, sweep
 from webapp.extensions import db
 from webapp.models import utcnow
 

@@ -7,7 +7,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from webapp.core.errors import PermissionDenied, StatekeeperError
+from webapp.core.base.errors import PermissionDenied, StatekeeperError
 from webapp.extensions import db
 
 CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found",

@@ -21,8 +21,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from webapp.core.events import STATUS_CHANGED
-from webapp.core.manager import StateManager
+from webapp.core.base.events import STATUS_CHANGED
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 from webapp.logging import note_correlation
 from webapp.models import BulkOperation, Entity, OutboxEvent, SweepRun, WebhookDelivery

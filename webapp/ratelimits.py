@@ -14,8 +14,8 @@ import threading
 from flask import Flask, request
 from flask_login import current_user
 
-from webapp.core.manager import StateManager
-from webapp.core.settings import REGISTRY
+from webapp.core.changes.manager import StateManager
+from webapp.core.settings.store import REGISTRY
 from webapp.extensions import db, limiter
 
 SETTING = "search_rate_limit_per_5min"

@@ -5,7 +5,7 @@ from flask import Flask, Request, Response, flash, g, request, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user, login_user
 
-from webapp.core.accounts import user_for_session, user_for_token
+from webapp.core.users.accounts import user_for_session, user_for_token
 from webapp.extensions import csrf, db, login_manager
 from webapp.models import User
 

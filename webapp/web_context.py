@@ -7,9 +7,9 @@ from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from webapp.core import audit
-from webapp.core.actor import Actor
-from webapp.core.transactions import write_transaction
+from webapp.core.audit import chain as audit
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
 from webapp.extensions import db
 from webapp.models import AuditEntry, utcnow
 

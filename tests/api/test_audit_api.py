@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.factories import make_audit_entries, make_token, make_user
-from webapp.core.actor import Actor
+from webapp.core.base.actor import Actor
 from webapp.extensions import db
 from webapp.models import AuditEntry
 

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_entity, make_realestate, make_token, make_user
-from webapp.core import packs
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.workflows import packs
 from webapp.extensions import db
 from webapp.models import Entity, StatusChange
 

@@ -5,8 +5,8 @@ import pytest
 from flask import Flask
 
 from tests.factories import make_token, make_user
-from webapp.core.manager import StateManager
-from webapp.core.settings import SettingsStore
+from webapp.core.changes.manager import StateManager
+from webapp.core.settings.store import SettingsStore
 from webapp.extensions import db
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from tests.factories import PASSWORD, make_audit_entries, make_user
 from tests.live_server import ThreadedServer
-from webapp.core.actor import Actor
+from webapp.core.base.actor import Actor
 from webapp.extensions import db
 
 pytestmark = pytest.mark.browser

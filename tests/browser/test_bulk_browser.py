@@ -12,10 +12,10 @@ from sqlalchemy import insert
 
 from tests.factories import PASSWORD, make_user
 from tests.live_server import ThreadedServer
-from webapp.core import packs
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.workflows import packs
 from webapp.extensions import db
 from webapp.models import Entity, StatusChange
 

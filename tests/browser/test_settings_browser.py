@@ -8,7 +8,7 @@ import pytest
 from tests.browser.conftest import shot, sign_in
 from tests.factories import load_packs, make_user
 from tests.live_server import ThreadedServer
-from webapp.core.actor import Actor
+from webapp.core.base.actor import Actor
 from webapp.extensions import db
 
 pytestmark = pytest.mark.browser

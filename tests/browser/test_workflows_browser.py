@@ -8,8 +8,8 @@ import pytest
 
 from tests.factories import PASSWORD, load_packs, make_entity, make_user
 from tests.live_server import ThreadedServer
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
+from webapp.core.base.actor import Actor
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 from webapp.models import ROLES
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests import services
 from tests.factories import make_manager
 from tests.helpers import Clock
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
+from webapp.core.base.actor import Actor
+from webapp.core.changes.manager import StateManager
 from webapp.models import Base
 from webapp.models.engine import configure_engines
 

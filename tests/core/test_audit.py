@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.factories import count_rows, make_entity, make_manager, make_realestate
-from webapp.core import audit, history
+from webapp.core.audit import chain as audit
+from webapp.core.changes import history
 from webapp.models import AuditEntry, OutboxEvent
 
 

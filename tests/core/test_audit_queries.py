@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import make_audit_entries
-from webapp.core import audit_queries as aq
-from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput
+from webapp.core.audit import queries as aq
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import InvalidInput
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.factories import make_audit_entries
-from webapp.core import audit, retention
+from webapp.core.audit import chain as audit
+from webapp.core.audit import retention
 from webapp.models import AuditCheckpoint, AuditEntry
 
 

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import count_rows, make_entity, make_realestate
-from webapp.core import bulk
-from webapp.core.bulk import BulkRequest
-from webapp.core.errors import InvalidInput
-from webapp.core.transactions import write_transaction
+from webapp.core.base.errors import InvalidInput
+from webapp.core.base.transactions import write_transaction
+from webapp.core.bulk import operations as bulk
+from webapp.core.bulk.operations import BulkRequest
 from webapp.models import AuditEntry, BulkOperation, Entity, OutboxEvent, StatusChange
 
 
@@ -307,7 +307,7 @@ def test_entities_changed_after_the_preview_are_skipped(manager, session, suppor
 @pytest.mark.postgres
 def test_bulk_update_transition_and_undo_on_postgresql(pg_session, clock, support, admin):
     from tests.factories import make_manager
-    from webapp.core import bulk_jobs
+    from webapp.core.bulk import jobs as bulk_jobs
 
     manager = make_manager(pg_session, clock, admin)
     ids = _properties(manager, pg_session, support, 4)

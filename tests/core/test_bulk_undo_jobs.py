@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import count_rows, make_entity, make_realestate
-from webapp.core import bulk, bulk_jobs
-from webapp.core.bulk import BulkRequest
-from webapp.core.errors import NotFound
+from webapp.core.base.errors import NotFound
+from webapp.core.bulk import jobs as bulk_jobs
+from webapp.core.bulk import operations as bulk
+from webapp.core.bulk.operations import BulkRequest
 from webapp.models import BulkOperation, Entity, Lease, StatusChange
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,8 +185,8 @@ KILLED_JOB = textwrap.dedent("""
     import sys
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
-    from webapp.core import bulk_jobs
-    from webapp.core.manager import StateManager
+    from webapp.core.bulk import jobs as bulk_jobs
+    from webapp.core.changes.manager import StateManager
     from webapp.models.engine import configure_engines
 
     configure_engines()

@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import count_rows, make_realestate
-from webapp.core import changes
-from webapp.core.transactions import write_transaction
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes import writer as changes
 from webapp.models import AuditEntry, StatusChange
 
 

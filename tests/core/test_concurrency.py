@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import count_rows, make_entity, make_manager
-from webapp.core import audit
-from webapp.core.errors import ConcurrencyConflict
+from webapp.core.audit import chain as audit
+from webapp.core.base.errors import ConcurrencyConflict
 from webapp.models import Entity, StatusChange
 
 THREADS = 8

@@ -8,8 +8,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tests.factories import make_entity, make_manager, make_realestate, make_subscription
-from webapp.core import delivery, notifications, sweep_runs
-from webapp.core.transactions import write_transaction
+from webapp.core.base.transactions import write_transaction
+from webapp.core.events import delivery, notifications
+from webapp.core.sweeps import runs as sweep_runs
 from webapp.models import Notification, OutboxEvent, User, WebhookDelivery
 from webapp.models.base import utcnow
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import Receiver, make_entity, make_receiver, make_subscription
-from webapp.core import delivery, webhooks
-from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import InvalidInput
+from webapp.core.events import delivery, webhooks
 from webapp.models import WebhookDelivery
 
 SETTINGS = {"webhook_max_attempts": 3, "webhook_backoff_seconds": 30}

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import count_rows, make_entity, make_realestate
-from webapp.core import entities, history
-from webapp.core.errors import ConcurrencyConflict, InvalidInput, NotFound
+from webapp.core.base.errors import ConcurrencyConflict, InvalidInput, NotFound
+from webapp.core.changes import entities, history
 from webapp.models.entity import NAME_MAX
 
 # RFC 7396, Appendix A: (target, patch, result).

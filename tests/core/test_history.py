@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import count_rows, make_entity
-from webapp.core import history
-from webapp.core.errors import (
+from webapp.core.base.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
     PermissionDenied,
     RuleViolation,
 )
+from webapp.core.changes import history
 from webapp.models import StatusChange
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import make_entity, make_manager
-from webapp.core import listing
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.lists import listing
 
 NAMES = ["Charlie", "Alpha", "Golf", "Bravo", "Echo", "Delta", "Foxtrot", "Alpha"]
 

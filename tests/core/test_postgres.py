@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import count_rows, make_entity, make_manager, make_realestate
-from webapp.core import audit, history
-from webapp.core.errors import InvalidInput, RuleViolation
+from webapp.core.audit import chain as audit
+from webapp.core.base.errors import InvalidInput, RuleViolation
+from webapp.core.changes import history
 from webapp.models import Entity
 
 pytestmark = pytest.mark.postgres

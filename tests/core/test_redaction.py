@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.factories import make_entity
-from webapp.core import audit
-from webapp.core.redaction import REDACTED, redact, redact_text
-from webapp.core.transactions import write_transaction
+from webapp.core.audit import chain as audit
+from webapp.core.audit.redaction import REDACTED, redact, redact_text
+from webapp.core.base.transactions import write_transaction
 
 EMAILS = ["jane.doe@example.com", "j+tag@mail.example.co.uk", "OPS_TEAM@EXAMPLE.ORG"]
 PHONES = ["(555) 123-4567", "555-123-4567", "555.123.4567", "+1 555 123 4567", "+15551234567",
@@ -152,7 +152,7 @@ def test_custom_key_patterns_blank_other_keys():
 
 
 def test_a_deployment_can_add_its_own_sensitive_keys() -> None:
-    from webapp.core import redaction
+    from webapp.core.audit import redaction
 
     try:
         redaction.configure(["salary"])

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.factories import count_rows, make_entity, make_realestate
-from webapp.core import history, packs
-from webapp.core.errors import InvalidInput, InvalidTransition, RuleViolation
-from webapp.core.transactions import write_transaction
+from webapp.core.base.errors import InvalidInput, InvalidTransition, RuleViolation
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes import history
+from webapp.core.workflows import packs
 
 
 def _move(manager, session, actor, entity, *path, reason=None):

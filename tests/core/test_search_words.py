@@ -1,8 +1,8 @@
 """Typo correction against the vocabulary of indexed words (core.search.Vocabulary)."""
 from __future__ import annotations
 
-from webapp.core import search
-from webapp.core.transactions import write_transaction
+from webapp.core.base.transactions import write_transaction
+from webapp.core.lists import search
 
 #: A real-estate vocabulary: a few words among many house numbers.
 NAMES = ["Maple Lane", "Willow Court", "Hillcrest Avenue", "Unit A10"] + [

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.core import configuration
-from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput
-from webapp.core.settings import REGISTRY, SettingsStore
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import InvalidInput
+from webapp.core.settings import configuration
+from webapp.core.settings.store import REGISTRY, SettingsStore
 from webapp.models import SettingChange, SettingOverride
 
 EDITOR = Actor("eve", "config_editor")

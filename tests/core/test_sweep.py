@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import count_rows, make_entity
-from webapp.core import sweep as sweeping
-from webapp.core import sweep_runs
-from webapp.core.sweep import forecast, sweep
-from webapp.core.transactions import write_transaction
+from webapp.core.base.transactions import write_transaction
+from webapp.core.sweeps import runs as sweep_runs
+from webapp.core.sweeps import sweep as sweeping
+from webapp.core.sweeps.sweep import forecast, sweep
 from webapp.models import AuditEntry, Entity, OutboxEvent, StatusChange, SweepRun
 
 

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.factories import make_entity
-from webapp.core import lease, sweep_runs
-from webapp.core.sweep_runs import LEASE, SweepBusy
+from webapp.core.base import lease
+from webapp.core.sweeps import runs as sweep_runs
+from webapp.core.sweeps.runs import LEASE, SweepBusy
 from webapp.models import SweepRun
 
 TTL = timedelta(minutes=2)

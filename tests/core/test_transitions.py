@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import count_rows, make_entity, make_realestate
-from webapp.core import packs
-from webapp.core.actor import Actor
-from webapp.core.errors import InvalidTransition, PermissionDenied, RuleViolation
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import InvalidTransition, PermissionDenied, RuleViolation
+from webapp.core.base.transactions import write_transaction
+from webapp.core.workflows import packs
 
 GADGETS = {"pack": "custom", "types": {"gadget": {
     "label": "Gadget", "initial": "draft",

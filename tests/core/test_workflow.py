@@ -5,9 +5,10 @@ from typing import Any
 
 import pytest
 
-from webapp.core import registry, workflow
-from webapp.core.errors import InvalidInput
-from webapp.core.rules import RULE_KINDS
+from webapp.core.base.errors import InvalidInput
+from webapp.core.workflows import definition as workflow
+from webapp.core.workflows import registry
+from webapp.core.workflows.rules import RULE_KINDS
 
 
 def document(states: dict[str, dict[str, Any]], transitions: list[tuple[str, Any, str]],

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_entity
-from webapp.core import workflow_edit as edit
-from webapp.core.errors import ConcurrencyConflict, NotFound
-from webapp.core.workflow import Cascade, RuleSpec, to_document
+from webapp.core.base.errors import ConcurrencyConflict, NotFound
+from webapp.core.workflows import editing as edit
+from webapp.core.workflows.definition import Cascade, RuleSpec, to_document
 from webapp.models import AuditEntry, WorkflowDefinition
 
 MIN_AGE_30 = RuleSpec("min_age", {"days": 30})

@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.factories import load_packs
-from webapp.core import listing, search
-from webapp.core.actor import Actor
+from webapp.core.base.actor import Actor
+from webapp.core.lists import listing, search
 from webapp.extensions import db
 
 pytestmark = pytest.mark.postgres

@@ -11,8 +11,8 @@ import redis
 from tests.factories import load_packs, make_token, make_user
 from tests.helpers import login
 from tests.live_server import AppProcess
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 
 pytestmark = pytest.mark.redis

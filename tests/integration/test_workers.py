@@ -23,10 +23,12 @@ from config import BASE_DIR
 from tests.factories import Receiver, make_audit_entries, make_receiver, make_subscription
 from tests.helpers import Clock
 from webapp import workers
-from webapp.core import audit, delivery, notifications, packs, webhooks
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.audit import chain as audit
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.events import delivery, notifications, webhooks
+from webapp.core.workflows import packs
 from webapp.extensions import db
 from webapp.models import Entity, OutboxEvent, SweepRun, WebhookDelivery
 from webapp.models.base import utcnow
@@ -97,8 +99,8 @@ def test_the_background_workers_sweep_deliver_and_stop_cleanly(app, clock, recei
 
 def test_the_background_workers_run_a_bulk_job_whose_process_died_before_starting_it(
         app, monkeypatch):
-    from webapp.core import bulk_jobs
-    from webapp.core.bulk import BulkRequest
+    from webapp.core.bulk import jobs as bulk_jobs
+    from webapp.core.bulk.operations import BulkRequest
 
     monkeypatch.setattr(tasks, "BULK_RECOVER_SECONDS", 0.05)
     sm = install(app)
@@ -161,8 +163,8 @@ _DELIVERER = textwrap.dedent("""
     import sys, time
     from config import TestConfig
     from webapp import create_app
-    from webapp.core import delivery
-    from webapp.core.manager import StateManager
+    from webapp.core.events import delivery
+    from webapp.core.changes.manager import StateManager
     from webapp.workers import start_background
 
     url, log = sys.argv[1], sys.argv[2]

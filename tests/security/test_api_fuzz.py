@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from tests.factories import load_packs, make_token, make_user
-from webapp.core.actor import SYSTEM
-from webapp.core.manager import StateManager
+from webapp.core.base.actor import SYSTEM
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 
 EXAMPLES = 10

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import load_packs, make_token, make_user
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tests.factories import load_packs, make_token, make_user
 from tests.helpers import login
-from webapp.core.actor import SYSTEM
+from webapp.core.base.actor import SYSTEM
 from webapp.extensions import db
 from webapp.models import AuditEntry, Entity, User
 

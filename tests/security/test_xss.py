@@ -15,7 +15,7 @@ from tests import services
 from tests.factories import PASSWORD, load_packs, make_user
 from tests.helpers import login
 from tests.live_server import ThreadedServer
-from webapp.core.actor import Actor
+from webapp.core.base.actor import Actor
 from webapp.extensions import db
 from webapp.models import AuditEntry, User
 

@@ -16,10 +16,11 @@ from flask.testing import FlaskClient
 
 from tests.factories import make_entity, make_realestate
 from tests.helpers import Clock, csrf_token
-from webapp.core import overview, packs
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.lists import overview
+from webapp.core.workflows import packs
 from webapp.extensions import db
 
 SEEDER = Actor("seeder", "admin")

@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 
 from tests.factories import load_packs, make_audit_entries
 from tests.helpers import csrf_token
-from webapp.core import audit
-from webapp.core.actor import Actor
+from webapp.core.audit import chain as audit
+from webapp.core.base.actor import Actor
 from webapp.extensions import db
 from webapp.models import AuditEntry, BulkOperation
 
@@ -229,7 +229,7 @@ def test_roles_without_audit_rights_are_refused(login_as, role):
 
 
 def test_ids_and_cursors_beyond_64_bits_are_handled_as_input(auditor):
-    from webapp.core.paging import encode_cursor
+    from webapp.core.base.paging import encode_cursor
 
     assert auditor.get(f"/audit/{2**70}").status_code == 404
     forged = auditor.get(f"/audit/?cursor={encode_cursor(2**70)}")

@@ -9,10 +9,10 @@ from sqlalchemy import insert, select
 
 from tests.factories import PASSWORD, make_realestate, make_user
 from tests.helpers import csrf_token, login
-from webapp.core import packs
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.workflows import packs
 from webapp.extensions import db
 from webapp.models import BulkOperation, Entity, StatusChange
 
@@ -207,8 +207,8 @@ def test_a_large_selection_runs_as_a_job_with_a_progress_partial(app, support):
 
 
 def test_the_progress_partial_polls_while_the_job_is_queued(app, sm, support):
-    from webapp.core import bulk_jobs
-    from webapp.core.bulk import BulkRequest
+    from webapp.core.bulk import jobs as bulk_jobs
+    from webapp.core.bulk.operations import BulkRequest
 
     ids = _many(app, 3)
     with app.app_context():

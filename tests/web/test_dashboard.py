@@ -17,7 +17,7 @@ from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     run,
     sm,
 )
-from webapp.core import overview
+from webapp.core.lists import overview
 from webapp.models import ROLES, OutboxEvent, SweepRun
 
 

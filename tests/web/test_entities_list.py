@@ -23,9 +23,10 @@ from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     sm,
 )
 from webapp.blueprints.entities import lists
-from webapp.core import listing, packs, registry
-from webapp.core.manager import StateManager
-from webapp.core.transactions import write_transaction
+from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
+from webapp.core.lists import listing
+from webapp.core.workflows import packs, registry
 from webapp.extensions import db
 
 ROW_LINK = re.compile(r'<td class="name"><a href="/entities/(\d+)">([^<]+)</a></td>')

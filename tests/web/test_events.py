@@ -10,8 +10,8 @@ from sqlalchemy import select
 from tests.factories import Receiver, load_packs, make_receiver, make_subscription
 from tests.helpers import csrf_token
 from tests.web.test_sweeps import HTMX, SEEDER
-from webapp.core import delivery, webhooks
-from webapp.core.manager import StateManager
+from webapp.core.changes.manager import StateManager
+from webapp.core.events import delivery, webhooks
 from webapp.extensions import db
 from webapp.models import AuditEntry, Notification, WebhookDelivery, WebhookSubscription
 

@@ -9,10 +9,10 @@ from flask.testing import FlaskClient
 
 from tests.factories import load_packs
 from tests.helpers import Clock, csrf_token
-from webapp.core import sweep
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
-from webapp.core.settings import REGISTRY
+from webapp.core.base.actor import Actor
+from webapp.core.changes.manager import StateManager
+from webapp.core.settings.store import REGISTRY
+from webapp.core.sweeps import sweep
 from webapp.extensions import db
 from webapp.models import AuditEntry, SettingChange
 

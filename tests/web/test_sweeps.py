@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from tests.factories import load_packs
 from tests.helpers import Clock, csrf_token
-from webapp.core import lease, sweep_runs
-from webapp.core.actor import Actor
-from webapp.core.manager import StateManager
+from webapp.core.base import lease
+from webapp.core.base.actor import Actor
+from webapp.core.changes.manager import StateManager
+from webapp.core.sweeps import runs as sweep_runs
 from webapp.extensions import db
 from webapp.models import Entity, SweepRun
 

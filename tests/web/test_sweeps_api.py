@@ -8,8 +8,9 @@ import pytest
 
 from tests.factories import load_packs, make_token, make_user
 from tests.web.test_sweeps import quiet_reps, runs, statuses
-from webapp.core import lease, sweep_runs
-from webapp.core.manager import StateManager
+from webapp.core.base import lease
+from webapp.core.changes.manager import StateManager
+from webapp.core.sweeps import runs as sweep_runs
 from webapp.extensions import db
 
 CONTRACT_KEYS = {"scanned", "warned", "inactivated", "reactivated", "items"}

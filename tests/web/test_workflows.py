@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.factories import load_packs
 from tests.helpers import csrf_token
-from webapp.core.manager import StateManager
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 from webapp.models import ROLES, AuditEntry, WorkflowDefinition
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from webapp.blueprints.workflows.diagram import LABEL_H, layout
-from webapp.core import registry
-from webapp.core import workflow as wfmod
+from webapp.core.workflows import definition as wfmod
+from webapp.core.workflows import registry
 
 BUILTIN = [(name, doc) for pack in registry.PACKS
            for name, doc in registry.load_pack(pack)["types"].items()]

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tests.factories import load_packs, make_entity
 from tests.helpers import csrf_token
-from webapp.core.actor import Actor
-from webapp.core.errors import PermissionDenied, RuleViolation
-from webapp.core.manager import StateManager
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import PermissionDenied, RuleViolation
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 from webapp.models import AuditEntry, WorkflowDefinition
 

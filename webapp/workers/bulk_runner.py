@@ -16,8 +16,8 @@ import threading
 
 from flask import Flask, current_app
 
-from webapp.core import bulk_jobs
-from webapp.core.manager import StateManager
+from webapp.core.bulk import jobs as bulk_jobs
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,13 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from webapp.core import audit, delivery, lease, retention, sweep_runs, webhooks
-from webapp.core.manager import StateManager
-from webapp.core.sweep import SweepInterrupted
+from webapp.core.audit import chain as audit
+from webapp.core.audit import retention
+from webapp.core.base import lease
+from webapp.core.changes.manager import StateManager
+from webapp.core.events import delivery, webhooks
+from webapp.core.sweeps import runs as sweep_runs
+from webapp.core.sweeps.sweep import SweepInterrupted
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.workers.bulk_runner import runner as bulk_runner

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from webapp.blueprints.api import bp
-from webapp.core import audit, audit_queries
+from webapp.core.audit import chain as audit
+from webapp.core.audit import queries as audit_queries
 from webapp.extensions import db
 from webapp.permissions import requires
 

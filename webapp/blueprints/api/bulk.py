@@ -8,9 +8,10 @@ from flask import jsonify
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import actor, body, manager, optional_text
-from webapp.core import bulk, bulk_jobs
-from webapp.core.bulk import BulkRequest
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.bulk import jobs as bulk_jobs
+from webapp.core.bulk import operations as bulk
+from webapp.core.bulk.operations import BulkRequest
 from webapp.extensions import db
 from webapp.permissions import requires
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import request
 
-from webapp.core.actor import Actor
-from webapp.core.errors import InvalidInput, storable_id
-from webapp.core.manager import StateManager
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import InvalidInput, storable_id
+from webapp.core.changes.manager import StateManager
 from webapp.web_context import current_actor
 
 

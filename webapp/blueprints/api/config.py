@@ -5,8 +5,8 @@ from flask import jsonify, request
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import actor, manager
-from webapp.core import configuration
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.settings import configuration
 from webapp.extensions import db
 from webapp.permissions import requires
 from webapp.web_context import now

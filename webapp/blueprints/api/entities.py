@@ -12,8 +12,10 @@ from webapp.blueprints.api.common import (
     optional_text,
     parse_time,
 )
-from webapp.core import entities, history, listing, paging
-from webapp.core.errors import InvalidInput
+from webapp.core.base import paging
+from webapp.core.base.errors import InvalidInput
+from webapp.core.changes import entities, history
+from webapp.core.lists import listing
 from webapp.extensions import db
 from webapp.permissions import requires
 

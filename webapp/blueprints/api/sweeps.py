@@ -5,9 +5,9 @@ from flask import jsonify
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import actor, body, manager, parse_time
-from webapp.core import sweep_runs
-from webapp.core.errors import InvalidInput
-from webapp.core.sweep import sweep
+from webapp.core.base.errors import InvalidInput
+from webapp.core.sweeps import runs as sweep_runs
+from webapp.core.sweeps.sweep import sweep
 from webapp.extensions import db
 from webapp.permissions import can, deny, requires
 from webapp.web_context import now

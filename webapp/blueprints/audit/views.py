@@ -13,9 +13,10 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from webapp.blueprints.audit import bp
-from webapp.core import audit, audit_queries
-from webapp.core.errors import InvalidInput
-from webapp.core.manager import StateManager
+from webapp.core.audit import chain as audit
+from webapp.core.audit import queries as audit_queries
+from webapp.core.base.errors import InvalidInput
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.models import AuditEntry, BulkOperation

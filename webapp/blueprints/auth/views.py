@@ -17,9 +17,9 @@ from flask import (
 from flask_login import login_user, logout_user
 
 from webapp.blueprints.auth.forms import LoginForm
-from webapp.core.accounts import LoginResult, authenticate
-from webapp.core.actor import Actor
-from webapp.core.transactions import write_transaction
+from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.users.accounts import LoginResult, authenticate
 from webapp.extensions import db, limiter
 from webapp.permissions import PUBLIC, requires
 from webapp.web_context import now, record_event

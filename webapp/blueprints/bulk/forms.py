@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from webapp.core import bulk, bulk_plans, listing, search
-from webapp.core.bulk import BulkRequest
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.bulk import operations as bulk
+from webapp.core.bulk import plans as bulk_plans
+from webapp.core.bulk.operations import BulkRequest
+from webapp.core.lists import listing, search
 
 FILTER_PARAMS = ("type", "status", "q", "parent_id", "quiet_days")
 ACTIONS = {"transition": "Change the status", "assign": "Assign to someone",

@@ -10,10 +10,12 @@ from flask import current_app, make_response, redirect, render_template, request
 from webapp import htmx
 from webapp.blueprints.bulk import bp
 from webapp.blueprints.bulk.forms import ACTIONS, Selection, parse_action, parse_selection
-from webapp.core import bulk, bulk_jobs, bulk_plans
-from webapp.core.bulk import BulkRequest
-from webapp.core.errors import InvalidInput
-from webapp.core.manager import StateManager
+from webapp.core.base.errors import InvalidInput
+from webapp.core.bulk import jobs as bulk_jobs
+from webapp.core.bulk import operations as bulk
+from webapp.core.bulk import plans as bulk_plans
+from webapp.core.bulk.operations import BulkRequest
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 from webapp.permissions import requires
 from webapp.web_context import current_actor, now

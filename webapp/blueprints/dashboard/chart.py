@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from webapp.core.workflow import Workflow
+from webapp.core.workflows.definition import Workflow
 
 LABEL_WIDTH = 140
 BAR_AREA = 190

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, url_for
 
 from webapp.blueprints.dashboard import chart
-from webapp.core import overview
-from webapp.core.manager import StateManager
+from webapp.core.changes.manager import StateManager
+from webapp.core.lists import overview
 from webapp.extensions import db
 from webapp.permissions import requires
 from webapp.web_context import now

@@ -13,14 +13,14 @@ from webapp.blueprints.entities import bp
 from webapp.blueprints.entities.common import manager
 from webapp.blueprints.entities.forms import EditForm
 from webapp.blueprints.entities.pages import actions_context, details_context
-from webapp.core.errors import (
+from webapp.core.base.errors import (
     ConcurrencyConflict,
     InvalidInput,
     NotFound,
     PermissionDenied,
     StatekeeperError,
 )
-from webapp.core.manager import Outcome
+from webapp.core.changes.manager import Outcome
 from webapp.extensions import db
 from webapp.htmx import is_htmx, trigger
 from webapp.permissions import requires

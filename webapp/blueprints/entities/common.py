@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from webapp.core.manager import StateManager
-from webapp.core.workflow import Workflow
+from webapp.core.changes.manager import StateManager
+from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.permissions import can
 

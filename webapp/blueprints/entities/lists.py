@@ -13,9 +13,9 @@ from flask import Response, render_template, request, stream_with_context, url_f
 
 from webapp.blueprints.entities import bp
 from webapp.blueprints.entities.common import bulk_available, manager, workflows
-from webapp.core import listing
-from webapp.core.errors import InvalidInput
-from webapp.core.workflow import Workflow
+from webapp.core.base.errors import InvalidInput
+from webapp.core.lists import listing
+from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.models import Entity

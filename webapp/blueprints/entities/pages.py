@@ -10,8 +10,9 @@ from flask import render_template, request
 from webapp.blueprints.entities import bp
 from webapp.blueprints.entities.common import manager, workflows
 from webapp.blueprints.entities.forms import EditForm
-from webapp.core import history, listing
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.changes import history
+from webapp.core.lists import listing
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.models import Entity

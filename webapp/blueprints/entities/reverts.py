@@ -10,8 +10,8 @@ from webapp.blueprints.entities import bp
 from webapp.blueprints.entities.common import manager
 from webapp.blueprints.entities.forms import RevertForm
 from webapp.blueprints.entities.pages import parse_local_time
-from webapp.core.errors import ConcurrencyConflict, InvalidInput, InvalidTransition, NotFound
-from webapp.core.previews import preview_revert
+from webapp.core.base.errors import ConcurrencyConflict, InvalidInput, InvalidTransition, NotFound
+from webapp.core.changes.previews import preview_revert
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.permissions import requires

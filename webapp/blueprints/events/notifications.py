@@ -5,8 +5,8 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.blueprints.events import bp
-from webapp.core import notifications
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.events import notifications
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.permissions import requires

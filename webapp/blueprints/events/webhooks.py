@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from webapp.blueprints.events import bp
-from webapp.core import webhooks
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.events import webhooks
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.models import WebhookDelivery

@@ -62,7 +62,7 @@ def _registry() -> CollectorRegistry:
 
 def _check_settings() -> str:
     """Settings unreadable means every process runs on last known values or defaults."""
-    from webapp.core.manager import StateManager
+    from webapp.core.changes.manager import StateManager
 
     store = StateManager.get_instance().settings
     store.all(db.session)

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from webapp.core.settings import REGISTRY, Setting
+from webapp.core.settings.store import REGISTRY, Setting
 
 
 def _field(s: Setting) -> Field:

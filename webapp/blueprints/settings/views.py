@@ -5,9 +5,10 @@ from flask import flash, redirect, render_template, request, url_for
 
 from webapp.blueprints.settings import bp
 from webapp.blueprints.settings.forms import groups, settings_form, submitted_values
-from webapp.core import configuration, sweep
-from webapp.core.errors import InvalidInput
-from webapp.core.manager import StateManager
+from webapp.core.base.errors import InvalidInput
+from webapp.core.changes.manager import StateManager
+from webapp.core.settings import configuration
+from webapp.core.sweeps import sweep
 from webapp.extensions import db
 from webapp.permissions import requires
 from webapp.web_context import current_actor, now

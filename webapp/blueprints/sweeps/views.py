@@ -6,10 +6,11 @@ from datetime import timedelta
 from flask import flash, make_response, redirect, render_template, request, url_for
 
 from webapp.blueprints.sweeps import bp
-from webapp.core import lease, sweep_runs
-from webapp.core.errors import InvalidInput
-from webapp.core.manager import StateManager
-from webapp.core.sweep import policies, sweep
+from webapp.core.base import lease
+from webapp.core.base.errors import InvalidInput
+from webapp.core.changes.manager import StateManager
+from webapp.core.sweeps import runs as sweep_runs
+from webapp.core.sweeps.sweep import policies, sweep
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.htmx import redirect as htmx_redirect

@@ -15,8 +15,8 @@ from webapp.blueprints.users.forms import (
     RoleForm,
     TokenForm,
 )
-from webapp.core import user_admin
-from webapp.core.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput
+from webapp.core.users import admin as user_admin
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.permissions import requires

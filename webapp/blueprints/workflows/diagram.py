@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from webapp.core.workflow import WILDCARD, Workflow
+from webapp.core.workflows.definition import WILDCARD, Workflow
 
 MARGIN, START_GAP = 16, 44
 NODE_MIN_W, NODE_MIN_H, PORT_STEP = 96, 40, 18

@@ -14,10 +14,10 @@ from flask import flash, redirect, render_template, request, url_for
 from webapp import htmx
 from webapp.blueprints.workflows import bp, forms, words
 from webapp.blueprints.workflows.views import cascade_context, manager, page_context, workflow
-from webapp.core import workflow_edit as edit
-from webapp.core.errors import ConcurrencyConflict, NotFound
-from webapp.core.rules import RULE_KINDS
-from webapp.core.workflow import Cascade, RuleSpec, Transition, Workflow, to_document
+from webapp.core.base.errors import ConcurrencyConflict, NotFound
+from webapp.core.workflows import editing as edit
+from webapp.core.workflows.definition import Cascade, RuleSpec, Transition, Workflow, to_document
+from webapp.core.workflows.rules import RULE_KINDS
 from webapp.extensions import db
 from webapp.permissions import CAPABILITIES, requires
 from webapp.web_context import current_actor, now

@@ -20,10 +20,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from webapp.blueprints.workflows.words import OPERATORS, noun
-from webapp.core.errors import InvalidInput
-from webapp.core.rules import RULE_KINDS
-from webapp.core.settings import REGISTRY as SETTINGS
-from webapp.core.workflow import RuleSpec, Workflow
+from webapp.core.base.errors import InvalidInput
+from webapp.core.settings.store import REGISTRY as SETTINGS
+from webapp.core.workflows.definition import RuleSpec, Workflow
+from webapp.core.workflows.rules import RULE_KINDS
 
 #: Parameters a kind reads beyond its typed ones (field_condition compares with any value).
 EXTRA_PARAMS = {"field_condition": ("value",)}

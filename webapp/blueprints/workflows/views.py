@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from webapp.blueprints.workflows import bp, forms, words
 from webapp.blueprints.workflows.diagram import layout
-from webapp.core import registry
-from webapp.core import workflow_edit as edit
-from webapp.core.errors import InvalidInput, NotFound
-from webapp.core.manager import StateManager
-from webapp.core.workflow import Workflow
+from webapp.core.base.errors import InvalidInput, NotFound
+from webapp.core.changes.manager import StateManager
+from webapp.core.workflows import editing as edit
+from webapp.core.workflows import registry
+from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.models import WorkflowDefinition
 from webapp.permissions import can, requires

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from webapp.core.rules import RULE_KINDS, plural
-from webapp.core.workflow import Cascade, Derivation, RuleSpec, SweepSpec, Workflow
+from webapp.core.workflows.definition import Cascade, Derivation, RuleSpec, SweepSpec, Workflow
+from webapp.core.workflows.rules import RULE_KINDS, plural
 
 OPERATORS = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is not one of",
              "gt": "is more than", "gte": "is at least", "lt": "is less than",

@@ -1,0 +1,251 @@
+"""Large bulk operations as background jobs: queued, then run chunk by chunk.
+
+Each chunk (entities, history, outbox, its audit record and the job's progress) is one
+transaction, so a crash leaves every chunk either fully written or not at all, and a job can
+resume exactly where it stopped. All or nothing across a whole job is not offered: it would
+hold the database's write lock (SQLite) or row locks (PostgreSQL) for minutes, blocking every
+other writer; the preview shows the failures beforehand instead, and failing items are skipped.
+
+Only one process runs a job at a time: it holds a lease row (``bulk:<correlation id>``) that
+it renews after every chunk; a job whose lease ran out (its process died) may be resumed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, load_only
+
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import InvalidInput, NotFound, PermissionDenied
+from webapp.core.base.relations import chunked
+from webapp.core.base.transactions import write_transaction
+from webapp.core.bulk import operations as bulk
+from webapp.core.bulk.operations import BulkRequest, BulkResult
+from webapp.core.bulk.plans import undo_targets
+from webapp.core.changes.manager import StateManager
+from webapp.models import BulkOperation, Lease, StatusChange
+
+#: Selections larger than this run as a background job (the browser shows progress).
+JOB_THRESHOLD = 2000
+JOB_CHUNK = 1000
+LEASE_TTL = timedelta(minutes=2)
+#: A job keeps at most this many failure reasons (the counts cover the rest).
+FAILURES_KEPT = 10_000
+LISTED = ("id", "correlation_id", "operation_type", "actor", "state", "total_items",
+          "processed_items", "successful_items", "failed_items", "started_at", "finished_at")
+
+
+def queue(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, cid: str,
+          now: datetime | None = None) -> BulkOperation:
+    """Record a job (state ``queued``); a runner picks it up with ``run_job``."""
+    req = bulk.check_request(req)
+    if req.dry_run:
+        raise InvalidInput("A dry run is not queued; ask for a preview.", {"dry_run": "Use false."})
+    with write_transaction(session):
+        since = req.since_change_id if req.since_change_id is not None else bulk.last_change_id(session)
+        op = BulkOperation(
+            correlation_id=cid, operation_type=req.operation, actor=actor.name,
+            params=req.params() | {"ids": list(req.ids), "role": actor.role,
+                                   "since_change_id": since, "rollback_on_error": False},
+            state="queued", total_items=len(req.ids), processed_items=0, result={},
+            started_at=now or sm.clock())
+        session.add(op)
+    return op
+
+
+def request_of(op: BulkOperation) -> tuple[BulkRequest, Actor]:
+    p = op.params
+    req = BulkRequest(
+        op.operation_type, tuple(p["ids"]), p.get("target_state"), p.get("assignee"),
+        p.get("update_data"), p.get("comment"), False, False, p.get("since_change_id"),
+        p.get("undo_of"), bool(p.get("force")))
+    return req, Actor(op.actor, p.get("role", "support"))
+
+
+def run_job(session: Session, sm: StateManager, cid: str, holder: str,
+            chunk_size: int = JOB_CHUNK,
+            after_chunk: Callable[[BulkOperation], None] | None = None) -> BulkOperation | None:
+    """Run (or resume) a job to its end; None when another process holds it."""
+    if not _claim(session, cid, holder, sm.clock()):
+        return None
+    op = get(session, cid)
+    req, actor = request_of(op)
+    try:
+        for part in chunked(list(req.ids[op.processed_items:]), chunk_size):
+            events = _run_chunk(session, sm, actor, req, cid, part, holder)
+            sm.bus.publish(events)
+            if after_chunk:
+                after_chunk(get(session, cid))
+        return _finish(session, sm, cid)
+    except Exception as exc:
+        _fail(session, sm, cid, exc)
+        raise
+
+
+def _run_chunk(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, cid: str,
+               part: Any, holder: str) -> list[dict[str, Any]]:
+    """One transaction: the chunk's changes, its audit record, the progress, the lease."""
+    now = sm.clock()
+    with write_transaction(session):
+        op = get(session, cid)
+        chunk = bulk.process_chunk(session, sm, actor, req, part, now, cid, write=True)
+        partial = BulkResult(req.operation, False, total_items=len(part), audit_correlation_id=cid)
+        partial.add(chunk)
+        number = op.processed_items // max(1, len(part)) + 1
+        bulk.write_audit(session, actor, req, partial, cid, now, part=number)
+        _progress(op, partial, len(part))
+        _renew(session, cid, holder, now)
+    return chunk.events
+
+
+def _progress(op: BulkOperation, partial: BulkResult, n: int) -> None:
+    result = dict(op.result or {})
+    failures = result.get("failure_details", {})
+    room = FAILURES_KEPT - len(failures)
+    failures.update(list({str(k): v for k, v in partial.failure_details.items()}.items())[:max(0, room)])
+    rows = result.get("rows", [])
+    result.update(failure_details=failures, rows=rows + partial.rows[:max(0, bulk.ROWS_KEPT - len(rows))],
+                  cascaded=result.get("cascaded", 0) + partial.cascaded)
+    op.result = result
+    op.state = "running"
+    op.processed_items += n
+    op.successful_items += partial.successful_items
+    op.failed_items += partial.failed_items
+
+
+def _finish(session: Session, sm: StateManager, cid: str) -> BulkOperation:
+    with write_transaction(session):
+        op = get(session, cid)
+        op.result = final_result(session, op).to_dict() | {
+            "rows": op.result.get("rows", []), "cascaded": op.result.get("cascaded", 0)}
+        op.state, op.finished_at = "done", sm.clock()
+        _release(session, cid)
+    return op
+
+
+def final_result(session: Session, op: BulkOperation) -> BulkResult:
+    """The contract's bulk result of a job, from its progress and its history rows."""
+    stored = op.result or {}
+    failures = {int(k): v for k, v in stored.get("failure_details", {}).items()}
+    processed = op.params.get("ids", [])[:op.processed_items]
+    if op.failed_items > len(failures):  # reasons were capped: ask the history who changed
+        done = set(session.scalars(select(StatusChange.entity_id).where(
+            StatusChange.correlation_id == op.correlation_id,
+            StatusChange.source.in_(("bulk", "revert")))))
+        succeeded = [i for i in processed if i in done]
+    else:
+        succeeded = [i for i in processed if i not in failures]
+    result = BulkResult(op.operation_type, False, total_items=op.total_items,
+                        successful_ids=succeeded, failure_details=failures,
+                        audit_correlation_id=op.correlation_id, cascaded=stored.get("cascaded", 0))
+    if op.failed_items > len(failures):
+        result.warnings.append(f"Only the first {len(failures):,} of {op.failed_items:,} failure "
+                               f"reasons were kept.")
+    if result.cascaded:
+        result.warnings.append(f"{result.cascaded:,} related entities changed with them "
+                               f"(cascades and derived statuses).")
+    return result
+
+
+def _fail(session: Session, sm: StateManager, cid: str, exc: Exception) -> None:
+    session.rollback()
+    with write_transaction(session):
+        op = get(session, cid)
+        op.state, op.finished_at = "failed", sm.clock()
+        op.result = {**(op.result or {}), "error": f"{type(exc).__name__}: {exc}"[:500]}
+        _release(session, cid)
+
+
+# ------------------------------------------------------------------------------ leases
+
+
+def _lease_name(cid: str) -> str:
+    return f"bulk:{cid}"
+
+
+def _claim(session: Session, cid: str, holder: str, now: datetime) -> bool:
+    """Take the job's lease if it is free, expired or already ours; False otherwise."""
+    try:
+        with write_transaction(session):
+            op = session.scalar(select(BulkOperation).where(BulkOperation.correlation_id == cid))
+            if op is None or op.state not in ("queued", "running"):
+                return False
+            lease = session.get(Lease, _lease_name(cid), with_for_update=True)
+            if lease is not None and lease.holder != holder and lease.expires_at > now:
+                return False
+            if lease is None:
+                session.add(Lease(name=_lease_name(cid), holder=holder, expires_at=now + LEASE_TTL))
+            else:
+                lease.holder, lease.expires_at = holder, now + LEASE_TTL
+    except IntegrityError:  # another process inserted the lease first
+        session.rollback()
+        return False
+    return True
+
+
+def _renew(session: Session, cid: str, holder: str, now: datetime) -> None:
+    lease = session.get(Lease, _lease_name(cid))
+    if lease is not None:
+        lease.holder, lease.expires_at = holder, now + LEASE_TTL
+
+
+def _release(session: Session, cid: str) -> None:
+    lease = session.get(Lease, _lease_name(cid))
+    if lease is not None:
+        session.delete(lease)
+
+
+def orphans(session: Session, now: datetime) -> list[str]:
+    """Jobs queued or running whose process is gone (no lease, or an expired one)."""
+    session.rollback()
+    open_jobs = list(session.scalars(select(BulkOperation.correlation_id).where(
+        BulkOperation.state.in_(("queued", "running")))))
+    leases = {lease.name: lease.expires_at for lease in session.scalars(
+        select(Lease).where(Lease.name.in_([_lease_name(c) for c in open_jobs])))}
+    return [c for c in open_jobs if leases.get(_lease_name(c), now) <= now]
+
+
+# ------------------------------------------------------------------------------- reads
+
+
+def get(session: Session, cid: str) -> BulkOperation:
+    op = session.scalar(select(BulkOperation).where(BulkOperation.correlation_id == cid))
+    if op is None:
+        raise NotFound(f"No bulk operation {cid!r}.")
+    return op
+
+
+def recent(session: Session, limit: int = 50) -> list[BulkOperation]:
+    """The newest operations, without their (possibly large) parameters and results."""
+    return list(session.scalars(select(BulkOperation).options(
+        load_only(*(getattr(BulkOperation, c) for c in LISTED)))
+        .order_by(BulkOperation.id.desc()).limit(limit)))
+
+
+def result_of(op: BulkOperation) -> dict[str, Any]:
+    """The contract's bulk result as stored with an operation."""
+    keep = ("rows", "cascaded", "error")
+    return {k: v for k, v in (op.result or {}).items() if k not in keep}
+
+
+def undo_request(session: Session, actor: Actor, cid: str, dry_run: bool,
+                 comment: str | None = None, force: bool = False) -> BulkRequest:
+    """The request that undoes operation ``cid`` (404 when it changed nothing)."""
+    if force and actor.role != "admin":
+        raise PermissionDenied("Only an admin may force an undo the workflow forbids.")
+    ids = undo_targets(session, cid)
+    if not ids:
+        known = session.scalar(select(BulkOperation.id).where(BulkOperation.correlation_id == cid))
+        raise NotFound(f"Bulk operation {cid!r} " + ("changed nothing; there is nothing to undo."
+                                                     if known else "does not exist."))
+    return BulkRequest("undo", tuple(dict.fromkeys(ids)), dry_run=dry_run, rollback_on_error=False,
+                       undo_of=cid, comment=comment, force=force)
+
+
+def with_watermark(session: Session, req: BulkRequest) -> BulkRequest:
+    return replace(req, since_change_id=bulk.last_change_id(session))

@@ -1,0 +1,197 @@
+"""Entity commands' details: input checks, creation, data patches, activity."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from webapp.core.base.actor import Actor
+from webapp.core.base.errors import ConcurrencyConflict, InvalidInput, NotFound, storable_id
+from webapp.core.base.events import ENTITY_CREATED, outbox_row, outbox_table
+from webapp.core.changes.writer import Change
+from webapp.core.workflows.definition import Workflow
+from webapp.core.workflows.registry import WorkflowRegistry
+from webapp.models import Entity, StatusChange
+from webapp.models.entity import NAME_MAX
+
+DATA_MAX_BYTES = 64 * 1024
+SOURCES_FOR_CREATE = ("api", "manual", "import")
+
+
+def get(session: Session, entity_id: Any) -> Entity:
+    if not storable_id(entity_id):
+        raise NotFound(f"No entity with id {entity_id!r}.")
+    entity = session.get(Entity, entity_id)
+    if entity is None:
+        raise NotFound(f"No entity with id {entity_id}.")
+    return entity
+
+
+def to_dict(e: Entity) -> dict[str, Any]:
+    """The contract's entity shape (CONTRACT.md §6)."""
+    return {
+        "id": e.id, "type": e.type, "name": e.name, "status": e.status, "version": e.version,
+        "data": e.data or {}, "parent_id": e.parent_id,
+        "last_activity_at": _iso(e.last_activity_at), "status_changed_at": _iso(e.status_changed_at),
+        "created_at": _iso(e.created_at), "updated_at": _iso(e.updated_at),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def snapshot(e: Entity) -> dict[str, Any]:
+    return {"name": e.name, "status": e.status, "data": e.data or {}, "parent_id": e.parent_id}
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("A name is required.", {"name": "Give the entity a name."})
+    if len(name.strip()) > NAME_MAX:
+        raise InvalidInput("Name too long.", {"name": f"Use at most {NAME_MAX} characters."})
+    if "\x00" in name:  # PostgreSQL text cannot hold it
+        raise InvalidInput("Invalid name.", {"name": "Remove the NUL character."})
+    return name.strip()
+
+
+def check_data(wf: Workflow, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be a JSON object.", {"data": "Send an object, e.g. {}."})
+    try:  # what the database will store: strict JSON (no NaN, no dates, no sets)
+        encoded = json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidInput("data must be plain JSON.", {"data": str(exc)}) from exc
+    if len(encoded) > DATA_MAX_BYTES:
+        raise InvalidInput("data is too large.", {"data": f"Keep it under {DATA_MAX_BYTES // 1024} KB."})
+    if "\\u0000" in encoded and _has_nul(data):  # PostgreSQL jsonb cannot hold it
+        raise InvalidInput("data must not contain NUL characters.", {"data": "Remove \\u0000."})
+    errors = {}
+    for key, rule in wf.fields.items():
+        value = data.get(key)
+        if value is not None and "enum" in rule and value not in rule["enum"]:
+            errors[f"data.{key}"] = f"must be one of {', '.join(map(str, rule['enum']))}"
+    if errors:
+        raise InvalidInput("Some data fields are not valid.", errors)
+    return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
+
+
+def create(session: Session, registry: WorkflowRegistry, actor: Actor, now: datetime, cid: str,
+           source: str, fields: dict[str, Any]) -> tuple[Entity, list[dict[str, Any]]]:
+    unknown = set(fields) - {"type", "name", "status", "data", "parent_id", "last_activity_at"}
+    if unknown:
+        raise InvalidInput("Unknown fields.", {f: "not a field of an entity" for f in sorted(unknown)})
+    if not isinstance(fields.get("type"), str):
+        raise InvalidInput("A type is required.", {"type": "Say which entity type to create."})
+    wf = registry.get(session, fields["type"])
+    status, imported = _initial_status(wf, fields.get("status"))
+    activity = fields.get("last_activity_at")
+    if activity is not None and not isinstance(activity, datetime):
+        raise InvalidInput("Invalid last_activity_at.", {"last_activity_at": "Use an ISO 8601 time."})
+    entity = Entity(
+        type=wf.entity_type, name=check_name(fields.get("name")), status=status,
+        data=check_data(wf, fields.get("data") or {}),
+        parent_id=_check_parent(session, wf, fields.get("parent_id")),
+        last_activity_at=activity or now, status_changed_at=now, created_at=now, updated_at=now,
+    )
+    session.add(entity)
+    session.flush()
+    source = "import" if imported or activity is not None else source
+    _record_creation(session, entity, actor, now, cid, source)
+    payload = {"event": ENTITY_CREATED, "entity_id": entity.id, "type": entity.type,
+               "name": entity.name, "new_status": status, "source": source, "actor": actor.name,
+               "correlation_id": cid, "parent_id": entity.parent_id}
+    session.connection().execute(insert(outbox_table()), [outbox_row(ENTITY_CREATED, entity.id, payload, now)])
+    return entity, [payload]
+
+
+def _initial_status(wf: Workflow, status: Any) -> tuple[str, bool]:
+    if status is None:
+        return wf.initial, False
+    state = wf.state(status) if isinstance(status, str) else None
+    if state is None:
+        raise InvalidInput(f"{wf.label} has no state {status!r}.",
+                           {"status": f"Choose one of: {', '.join(wf.states)}."})
+    return state.name, True
+
+
+def _check_parent(session: Session, wf: Workflow, parent_id: Any) -> int | None:
+    if parent_id is None:
+        return None
+    if wf.parent_type is None:
+        raise InvalidInput(f"A {wf.label.lower()} has no parent.", {"parent_id": "Leave it empty."})
+    if isinstance(parent_id, bool) or not isinstance(parent_id, int):
+        raise InvalidInput("parent_id must be an entity id.", {"parent_id": "Send a whole number."})
+    parent = session.get(Entity, parent_id) if storable_id(parent_id) else None
+    if parent is None or parent.type != wf.parent_type:
+        raise InvalidInput(f"The parent of a {wf.label.lower()} must be a {wf.parent_type}.",
+                           {"parent_id": f"No {wf.parent_type} with id {parent_id}."})
+    return parent_id
+
+
+def _record_creation(session: Session, e: Entity, actor: Actor, now: datetime, cid: str,
+                     source: str) -> None:
+    session.execute(insert(StatusChange), [{
+        "entity_id": e.id, "old_status": None, "new_status": e.status, "action": "create",
+        "reason": None, "actor": actor.name, "source": source, "correlation_id": cid,
+        "meta": {"data": {"before": {}, "after": e.data or {}}} if e.data else {},
+        "seconds_in_previous": None, "created_at": now}])
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch: null removes a key, objects merge, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def plan_update(wf: Workflow, e: Entity, version: Any, name: Any, data: Any, source: str) -> Change | None:
+    """The change a PATCH makes (None when it changes nothing)."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InvalidInput("version is required.", {"version": "Send the version you read."})
+    if version != e.version:
+        raise ConcurrencyConflict(f"{wf.label} {e.id} was changed since you read it.", version, e.version)
+    new_name = check_name(name) if name is not None else e.name
+    new_data = check_data(wf, merge_patch(e.data or {}, data)) if data is not None else dict(e.data or {})
+    if new_name == e.name and new_data == (e.data or {}):
+        return None
+    return Change(e, e.status, "update", source, None, new_data=new_data,
+                  meta={"data": data_diff(e.data or {}, new_data), "name_after": new_name,
+                        **({"name": {"before": e.name, "after": new_name}} if new_name != e.name else {})})
+
+
+def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    keys = [k for k in before.keys() | after.keys() if before.get(k) != after.get(k)]
+    return {"before": {k: before[k] for k in keys if k in before},
+            "after": {k: after[k] for k in keys if k in after}}
+
+
+def touch(session: Session, wf: Workflow, e: Entity, now: datetime, note: str | None) -> list[Change]:
+    """Record activity now; return the reactivation change if the entity was swept inactive."""
+    session.execute(update(Entity).where(Entity.id == e.id).values(
+        last_activity_at=now, warned_at=None, updated_at=now, version=Entity.version + 1
+    ).execution_options(synchronize_session=False))
+    for key, value in (("last_activity_at", now), ("warned_at", None), ("version", e.version + 1)):
+        set_committed_value(e, key, value)
+    sweep = wf.sweep
+    if sweep and sweep.reactivate_to and e.status == sweep.inactive_state:
+        return [Change(e, sweep.reactivate_to, "reactivate", "activity", note or "activity recorded")]
+    return []
