@@ -37,7 +37,7 @@ lint: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-bench-tools.sh
-	$(BIN)/python -m bench bulk processes
+	$(BIN)/python -m bench bulk processes keys_rotate
 	$(BIN)/python -m bench sweep --postgres
 	$(BIN)/python -m bench list_page list_load search history
 	$(BIN)/python -m bench list_page list_load search history --postgres

@@ -3,7 +3,7 @@ from webapp import create_app
 
 app = create_app()
 
-if app.config.get("BACKGROUND"):
+if app.config["BACKGROUND"]:
     from webapp.workers import start_background
 
     start_background(app)

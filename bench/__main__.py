@@ -8,7 +8,8 @@ import importlib
 import sys
 
 #: Benchmark modules of this package, in the order ``make bench`` runs them.
-BENCHES = ("bulk", "sweep", "list_page", "list_load", "search", "history", "processes")
+BENCHES = ("bulk", "sweep", "list_page", "list_load", "search", "history", "processes",
+           "keys_rotate")
 
 
 def main(argv: list[str]) -> int:

@@ -67,7 +67,8 @@ def populate(app, size: int) -> None:
             packs.install_packs(db.session, sm.workflows, SYSTEM, utcnow())
             accounts.create_user(db.session, "bench", "admin", PASSWORD)
         started = time.perf_counter()
-        counts = seed.seed(db.session, sm.workflows.all(db.session), size, utcnow())
+        counts = seed.seed(db.session, sm.workflows.all(db.session), size, utcnow(),
+                           keyring=sm.keyring)
         print(f"seeded {sum(counts.values()):,} entities in {time.perf_counter() - started:.1f} s "
               f"(property: {counts.get('property', 0):,})")
 

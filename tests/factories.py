@@ -97,12 +97,16 @@ def count_rows(session: Session) -> dict[str, int]:
 
 def make_subscription(session: Session, url: str = "http://127.0.0.1:9/hooks",
                       event_types: list[str] | None = None, is_active: bool = True):
-    """Create (and commit) a webhook subscription through the core; its secret is ``.secret``."""
+    """Create (and commit) a webhook subscription through the core; its secret is ``.secret``.
+
+    Loopback receivers are allowed here (as STATEKEEPER_WEBHOOK_ALLOW_PRIVATE=1 does): the
+    tests' receivers listen on 127.0.0.1."""
     from webapp.core.events import webhooks
     from webapp.models import utcnow
 
     admin = Actor("webhook-admin", "admin")
-    sub, _secret = webhooks.create_subscription(session, admin, url, event_types or ["*"], utcnow())
+    sub, _secret = webhooks.create_subscription(session, admin, url, event_types or ["*"], utcnow(),
+                                                allow_private=True)
     if not is_active:
         webhooks.set_active(session, admin, sub.id, False, utcnow())
     return sub

@@ -13,13 +13,14 @@ ALLOWED = {
     "audit": {"base"},
     "users": {"base", "audit"},
     "settings": {"base", "audit"},
-    "workflows": {"base", "audit", "settings"},
-    "lists": {"base", "settings", "workflows"},
-    "changes": {"base", "audit", "settings", "workflows", "lists"},
-    "bulk": {"base", "audit", "settings", "workflows", "lists", "changes"},
-    "sweeps": {"base", "audit", "settings", "workflows", "lists", "changes"},
-    "demo": {"base", "audit", "settings", "workflows", "lists", "changes"},
-    "events": {"base", "audit", "settings", "workflows", "lists", "changes", "sweeps"},
+    "fields": {"base"},
+    "workflows": {"base", "audit", "settings", "fields"},
+    "lists": {"base", "settings", "fields", "workflows"},
+    "changes": {"base", "audit", "settings", "fields", "workflows", "lists"},
+    "bulk": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
+    "sweeps": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
+    "demo": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
+    "events": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "sweeps"},
 }
 
 

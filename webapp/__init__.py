@@ -16,36 +16,57 @@ def create_app(config_class: type[Config] = Config, **overrides: object) -> Flas
     )
     app.config.from_object(config_class())
     app.config.update(overrides)
-    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in security.py, skipping Bearer calls
     register_extensions(app)
+    register_input_bounds(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_state_manager(app)
     register_observability(app)
     register_cli(app)
     register_template_globals(app)
-    register_state_manager(app)
     return app
 
 
 def register_state_manager(app: Flask) -> None:
-    """The process's StateManager tells time by the app's clock (tests inject CLOCK)."""
+    """The app's own StateManager, telling time by the app's clock (tests inject CLOCK) and
+    sealing sensitive fields with the app's keys (STATEKEEPER_DATA_KEY or instance/data_key)."""
+    from pathlib import Path
+
     from webapp.core.audit import redaction
     from webapp.core.changes.manager import StateManager
-    from webapp.models import utcnow
+    from webapp.core.fields.secrets import Keyring
 
-    StateManager.get_instance().clock = app.config.get("CLOCK", utcnow)
-    redaction.configure(app.config.get("AUDIT_REDACT_KEYS", ()))
+    keyring = Keyring.from_settings(app.config["DATA_KEY"], Path(app.instance_path))
+    app.extensions["state_manager"] = StateManager(clock=app.config["CLOCK"], keyring=keyring)
+    StateManager.locate = _current_state_manager  # the same function for every app
+    redaction.configure(app.config["AUDIT_REDACT_KEYS"])
+
+
+def _current_state_manager() -> object:
+    from flask import current_app, has_app_context
+
+    return current_app.extensions.get("state_manager") if has_app_context() else None
 
 
 def register_template_globals(app: Flask) -> None:
+    """``can``, the navigation, the wording filters (``{{ state|label }}``,
+    ``{{ n|plural("property") }}``, ``{{ "entry"|pluralize(n) }}``) and the data filters that
+    mask sensitive fields (``{{ entity.data|visible(entity.type) }}``, ``visible_meta``)
+    every template shares."""
+    from webapp import sensitive
+    from webapp.core.base import words
+    from webapp.core.base.capabilities import roles_with
     from webapp.permissions import can, nav_items
 
-    app.jinja_env.globals.update(can=can, nav_items=nav_items)
+    app.jinja_env.globals.update(can=can, nav_items=nav_items, roles_with=roles_with)
+    app.jinja_env.filters.update(label=words.label, plural=words.plural,
+                                 pluralize=words.pluralize, visible=sensitive.visible,
+                                 visible_meta=sensitive.visible_meta)
 
 
 def register_extensions(app: Flask) -> None:
     from webapp import security
-    from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
+    from webapp.extensions import csrf, db, limiter, login_manager, migrate
     from webapp.models.engine import configure_engines
 
     configure_engines()
@@ -53,9 +74,16 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    htmx.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
+
+
+def register_input_bounds(app: Flask) -> None:
+    """No input past the bounds reaches a view (webapp/inputs.py); before the blueprints,
+    whose ``<int:>`` rules take the bounded converter."""
+    from webapp import inputs
+
+    inputs.init_app(app)
 
 
 #: Every area of the app, in navigation order; each package exports ``bp``.

@@ -2,24 +2,29 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
 from webapp.core.audit import chain as audit
+from webapp.core.base.actor import Actor
 from webapp.core.base.errors import StatekeeperError
 from webapp.core.base.transactions import write_transaction
 from webapp.core.users import accounts
+from webapp.core.users import admin as user_admin
 from webapp.extensions import db
 from webapp.models import ROLES, User
 
 users_cli = AppGroup("users", help="Manage users.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
 audit_cli = AppGroup("audit", help="The audit log.")
+#: Who the audit log names for account changes made here (no username has a space).
+COMMAND_LINE = Actor("command line", "admin")
 
 
 @users_cli.command("create")
@@ -31,12 +36,52 @@ def users_create(name: str, role: str, password_stdin: bool) -> None:
     password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
     try:
         with write_transaction(db.session):
-            accounts.create_user(db.session, name, role, password)
+            user = accounts.create_user(db.session, name, role, password)
     except StatekeeperError as err:
         raise click.ClickException(_explain(err)) from err
-    click.echo(f"Created {role} {name!r}.")
+    click.echo(f"Created {role} {user.username!r}.")  # as stored: in lower case
     if not password_stdin:
         click.echo(f"Password (shown once): {password}")
+
+
+@users_cli.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_set_password(name: str, password_stdin: bool) -> None:
+    """Give user NAME a new password (a lost admin password too): lifts any lockout and ends
+    the user's browser sessions. Without --password-stdin one is generated and printed once."""
+    from webapp.web_context import now
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
+    user = accounts.user_named(db.session, name)
+    if user is None:
+        raise click.ClickException(f"No user named {name!r}.")
+    try:
+        user_admin.reset_password(db.session, COMMAND_LINE, user.id, password, now())
+    except StatekeeperError as err:
+        raise click.ClickException(_explain(err)) from err
+    click.echo(f"New password set for {user.username}; any lockout is lifted and their "
+               "sessions are signed out.")
+    if not user.is_enabled:
+        click.echo(f"Note: {user.username} is disabled and cannot sign in until an admin "
+                   "enables the account.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """Every account: name, role, whether it may sign in, and its last sign-in."""
+    rows = [(u.username, u.role, "yes" if u.is_enabled else "no",
+             u.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if u.last_login_at else "never")
+            for u in (row.user for row in user_admin.list_users(db.session))]
+    if not rows:
+        click.echo("No users yet.")
+        return
+    table = [("NAME", "ROLE", "ENABLED", "LAST SIGN-IN"), *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        click.echo("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]]))
 
 
 @tokens_cli.command("create")
@@ -44,7 +89,7 @@ def users_create(name: str, role: str, password_stdin: bool) -> None:
 def tokens_create(name: str) -> None:
     """Print a new API token for user NAME (only its hash is stored)."""
     with write_transaction(db.session):
-        user = db.session.scalar(select(User).where(User.username == name))
+        user = accounts.user_named(db.session, name)
         if user is None:
             raise click.ClickException(f"No user named {name!r}.")
         token = accounts.create_token(db.session, user, f"cli {name}")
@@ -116,23 +161,43 @@ def audit_archive(days: int | None) -> None:
 
 
 @click.command("bootstrap")
+@with_appcontext
 def bootstrap() -> None:
     """Apply migrations, load demo data on first start, make sure `admin` exists."""
     upgrade()
-    _ensure_admin()
+    generated = _ensure_admin()
     from webapp.cli_data import seed_if_empty
 
     seed_if_empty()
+    if generated:  # last, so that nothing printed before the server starts scrolls it away
+        click.secho(_boxed([
+            "Created the user admin. Its password, shown only this once:", "",
+            f"    password:  {generated}", "",
+            f"Sign in at http://127.0.0.1:{os.environ.get('PORT', '5000')}/login and keep it safe.",
+            "Lost it? flask --app wsgi users set-password admin",
+        ]), fg="yellow", bold=True)
 
 
-def _ensure_admin() -> None:
+def _ensure_admin() -> str | None:
+    """Create `admin` on the first start; returns its password when it was generated."""
     if db.session.scalar(select(User).where(User.username == "admin")):
-        return
+        return None
     password = current_app.config.get("ADMIN_PASSWORD") or accounts.generate_password()
     with write_transaction(db.session):
         accounts.create_user(db.session, "admin", "admin", password)
-    if not current_app.config.get("ADMIN_PASSWORD"):
-        click.echo(f"Created user 'admin' with password (shown once): {password}")
+    if current_app.config.get("ADMIN_PASSWORD"):
+        click.echo("Created user 'admin' with the password from STATEKEEPER_ADMIN_PASSWORD.")
+        return None
+    return password
+
+
+def _boxed(lines: list[str]) -> str:
+    """Lines in a frame with blank lines around it: the one thing on the first start's
+    screen that must not pass unread among the migration and server logs."""
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 4) + "+"
+    body = [f"|  {line.ljust(width)}  |" for line in ["", *lines, ""]]
+    return "\n".join(["", rule, *body, rule, ""])
 
 
 def _explain(err: StatekeeperError) -> str:
@@ -142,7 +207,8 @@ def _explain(err: StatekeeperError) -> str:
 
 def init_app(app: Flask) -> None:
     from webapp.cli_data import register as register_data_commands
+    from webapp.cli_keys import keys_cli
 
-    for command in (users_cli, tokens_cli, audit_cli, bootstrap):
+    for command in (users_cli, tokens_cli, audit_cli, keys_cli, bootstrap):
         app.cli.add_command(command)
     register_data_commands(app)

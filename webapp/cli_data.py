@@ -16,7 +16,7 @@ from webapp.core.base.errors import StatekeeperError
 from webapp.core.base.transactions import write_transaction
 from webapp.core.changes.manager import StateManager
 from webapp.core.demo import seed
-from webapp.core.workflows import packs, registry
+from webapp.core.workflows import editing, packs, registry, schema
 from webapp.extensions import db
 from webapp.models import Entity, WorkflowDefinition
 
@@ -45,7 +45,8 @@ def seed_demo(size: int, pack: str | None) -> None:
     workflows = sm.workflows.all(db.session)
     types = list(registry.load_pack(pack)["types"]) if pack else None
     started = time.perf_counter()
-    counts = seed.seed(db.session, workflows, size, sm.clock(), types, progress=click.echo)
+    counts = seed.seed(db.session, workflows, size, sm.clock(), types, progress=click.echo,
+                       keyring=sm.keyring)
     click.echo(f"Loaded {sum(counts.values()):,} entities in {time.perf_counter() - started:.1f} s.")
 
 
@@ -56,7 +57,7 @@ def seed_if_empty() -> None:
         return
     sm = StateManager.get_instance()
     click.echo("Loading demo data (first start)...")
-    seed.seed(db.session, sm.workflows.all(db.session), 2000, sm.clock())
+    seed.seed(db.session, sm.workflows.all(db.session), 2000, sm.clock(), keyring=sm.keyring)
 
 
 @workflows_cli.command("export")
@@ -74,7 +75,10 @@ def workflows_export(entity_type: str) -> None:
 @workflows_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 def workflows_import(file: str) -> None:
-    """Load a workflow file (as written by export) — validated before anything is saved."""
+    """Load a workflow file (as written by export) — validated before anything is saved.
+
+    When it changes a type's fields, it first prints how many stored entities the new fields
+    would refuse (by field), then imports anyway: nothing stored is rewritten."""
     text = sys.stdin.read() if file == "-" else Path(file).read_text()
     try:
         doc = json.loads(text)
@@ -82,8 +86,16 @@ def workflows_import(file: str) -> None:
         raise click.ClickException(f"{file} is not valid JSON: {err}") from err
     sm = StateManager.get_instance()
     try:
+        schema.check_file(doc)  # the file format's own message first, as import_document gives it
+        for report in editing.import_impact(db.session, sm.workflows.all(db.session),
+                                            text.encode()):
+            for sentence in report.sentences():
+                click.echo(f"Warning: {sentence}", err=True)
         with write_transaction(db.session):
             types = packs.import_document(db.session, sm.workflows, doc, SYSTEM, sm.clock())
+    except schema.DocumentInvalid as err:  # one line per bad key, each with its path
+        heading = f"Nothing was imported: {file} does not fit the workflow file format."
+        raise click.ClickException("\n".join([heading, *err.problems])) from err
     except StatekeeperError as err:
         detail = " ".join(getattr(err, "fields", {}).values())
         raise click.ClickException(f"{err.message} {detail}".strip()) from err

@@ -4,14 +4,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from webapp.core.changes.manager import StateManager
 from webapp.core.sweeps import runs as sweep_runs
 from webapp.core.sweeps.sweep import SweepReport, sweep
 from webapp.extensions import db
-from webapp.models import utcnow
 
 sweep_cli = AppGroup("sweep", help="The grace-period sweep.")
 LISTED = 20
@@ -25,7 +23,8 @@ def sweep_run(dry_run: bool, as_of: str | None) -> None:
     """Run one grace-period sweep now (or a dry run / forecast)."""
     if as_of and not dry_run:
         raise click.UsageError("--as-of forecasts, so it needs --dry-run.")
-    sm, clock = StateManager.get_instance(), current_app.config.get("CLOCK", utcnow)
+    sm = StateManager.get_instance()
+    clock = sm.clock
     if dry_run:
         report = sweep(db.session, sm, _parse(as_of) if as_of else clock(), dry_run=True)
     else:

@@ -11,7 +11,8 @@ from webapp.core.base.errors import PermissionDenied, StatekeeperError
 from webapp.extensions import db
 
 CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "invalid_input",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 414: "uri_too_long",
+         415: "invalid_input",
          429: "rate_limited", 500: "internal_error"}
 
 

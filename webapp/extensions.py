@@ -1,7 +1,6 @@
 """Flask extensions, created unbound; ``create_app`` binds them."""
 from __future__ import annotations
 
-from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -16,5 +15,4 @@ db = SQLAlchemy(metadata=Base.metadata)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

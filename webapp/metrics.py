@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,6 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from webapp.core.base.events import STATUS_CHANGED
-from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 from webapp.logging import note_correlation
 from webapp.models import BulkOperation, Entity, OutboxEvent, SweepRun, WebhookDelivery
@@ -41,10 +39,8 @@ HTTP_SECONDS = Histogram(
     "statekeeper_http_request_duration_seconds", "Time to answer a request.", ["endpoint"])
 
 #: Seconds the database figures are reused between scrapes (config METRICS_CACHE_SECONDS).
-DEFAULT_CACHE_SECONDS = 15.0
 _registered = False
 _register_lock = threading.Lock()
-_subscribed: weakref.WeakSet[StateManager] = weakref.WeakSet()
 
 
 def init_app(app: Flask) -> None:
@@ -54,22 +50,14 @@ def init_app(app: Flask) -> None:
         if not _registered:
             REGISTRY.register(DatabaseCollector())
             _registered = True
-    subscribe(StateManager.get_instance())  # changes made by workers before any request
+    # The app's manager: changes made by its workers count too, before any request.
+    app.extensions["state_manager"].on_commit("*", _on_event)
     # First of all hooks, so refused requests (rate limit, CSRF) are timed too.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_count_request)
 
 
 # ------------------------------------------------------------------ counted as it happens
-
-
-def subscribe(manager: StateManager) -> None:
-    """Count the manager's committed changes (once per manager)."""
-    with _register_lock:
-        if manager in _subscribed:
-            return
-        _subscribed.add(manager)
-    manager.register_callback("*", _on_event)
 
 
 def _on_event(event: dict[str, Any]) -> None:
@@ -84,8 +72,6 @@ def _on_event(event: dict[str, Any]) -> None:
 
 
 def _start_request() -> None:
-    # The process's manager may have been created after start-up: subscribe to it lazily.
-    subscribe(StateManager.get_instance())
     g.metrics_started = time.perf_counter()
 
 
@@ -113,7 +99,7 @@ class DatabaseCollector(Collector):
         if not has_app_context():
             return iter(())
         cache = current_app.extensions.setdefault("statekeeper.metrics", {})
-        ttl = float(current_app.config.get("METRICS_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+        ttl = float(current_app.config["METRICS_CACHE_SECONDS"])
         if cache.get("at") is None or time.monotonic() - cache["at"] > ttl:
             cache["families"], cache["at"] = _read_families(), time.monotonic()
         return iter(cache["families"])

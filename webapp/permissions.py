@@ -1,4 +1,5 @@
-"""Who may do what (CONTRACT.md §4): one table, one decorator, every refusal audited."""
+"""Who may do what (CONTRACT.md §4) on the web: the core's one table, one decorator, every
+refusal audited."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,20 +9,11 @@ from typing import Any, TypeVar
 from flask import abort, request
 from flask_login import current_user
 
-from webapp.models import ROLES
+from webapp.core.base.capabilities import CAPABILITIES, role_may
+from webapp.core.base.words import label
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ALL = frozenset(ROLES)
-CAPABILITIES: dict[str, frozenset[str]] = {
-    "view": ALL,
-    "operate": frozenset({"admin", "support"}),
-    "revert": frozenset({"admin", "support"}),
-    "configure": frozenset({"admin", "config_editor"}),
-    "edit_workflows": frozenset({"admin", "config_editor"}),
-    "audit": frozenset({"admin", "auditor"}),
-    "manage_users": frozenset({"admin"}),
-}
 #: Capability that routes open to everyone (login page, health checks, static files) declare.
 PUBLIC = "public"
 
@@ -31,7 +23,7 @@ def can(capability: str, user: Any = None) -> bool:
     user = current_user if user is None else user
     if capability == PUBLIC:
         return True
-    return bool(user and user.is_authenticated and user.role in CAPABILITIES[capability])
+    return bool(user and user.is_authenticated and role_may(user.role, capability))
 
 
 def requires(capability: str) -> Callable[[F], F]:
@@ -59,7 +51,7 @@ def deny(attempted: str) -> None:
     from webapp.web_context import record_denial
 
     record_denial(attempted)
-    role = current_user.role.replace("_", " ") if current_user.is_authenticated else "anonymous"
+    role = label(current_user.role) if current_user.is_authenticated else "anonymous"
     abort(403, description=f"Your role ({role}) may not do this; the attempt was recorded.")
 
 

@@ -21,7 +21,6 @@ from webapp.extensions import db, limiter
 SETTING = "search_rate_limit_per_5min"
 #: Endpoints whose ``q`` argument is a search (blueprint name, endpoint).
 SEARCH_ENDPOINTS = {"api": {"api.list_entities"}, "entities": {"entities.index"}}
-_applied: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -47,11 +46,14 @@ def is_not_a_search() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Put the shared search limit on each search blueprint (once per process: the limiter
-    keeps blueprint limits by name, for every app it serves)."""
+    """Put the shared search limit on each search blueprint. Blueprints and the limiter are
+    module-level objects shared by every app of the process, and the limiter keeps blueprint
+    limits by name, so each blueprint carries the mark that it is limited already."""
     with _lock:
-        for name in SEARCH_ENDPOINTS.keys() - _applied:
+        for name in SEARCH_ENDPOINTS:
             blueprint = importlib.import_module(f"webapp.blueprints.{name}").bp
+            if getattr(blueprint, "search_limited", False):
+                continue
             limiter.shared_limit(search_limit, scope="search", key_func=search_key,
                                  exempt_when=is_not_a_search, override_defaults=False)(blueprint)
-            _applied.add(name)
+            blueprint.search_limited = True  # type: ignore[attr-defined]

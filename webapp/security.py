@@ -1,13 +1,22 @@
-"""Request-wide security: who is signed in, CSRF, security headers, API rate limits."""
+"""Request-wide security: who is signed in (browser sessions that start and end on the
+server, Bearer tokens), CSRF, security headers, API rate-limit keys."""
 from __future__ import annotations
 
-from flask import Flask, Request, Response, flash, g, request, session
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from flask_login import current_user, login_user
+from datetime import timedelta
 
-from webapp.core.users.accounts import user_for_session, user_for_token
+from flask import Flask, Request, Response, current_app, flash, g, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask_login import current_user, login_user, logout_user
+
+from webapp.core.base.transactions import write_transaction
+from webapp.core.users import sessions
+from webapp.core.users.accounts import user_for_token
 from webapp.extensions import csrf, db, login_manager
 from webapp.models import User
+from webapp.web_context import now
+
+#: Where the session cookie keeps its server-side session's key (core/users/sessions.py).
+SESSION_KEY = "_sk"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -51,25 +60,56 @@ class BearerCallsAreStateless(SecureCookieSessionInterface):
             super().save_session(app, session, response)
 
 
+def start_session(user: User) -> None:
+    """Sign this browser in as ``user`` with a new cookie (no fixation) and a new
+    server-side session; a session the browser had before ends first."""
+    end_session()
+    with write_transaction(db.session):
+        key = sessions.open_session(db.session, user, now(), _max_age())
+    login_user(user)
+    session[SESSION_KEY] = key
+
+
+def end_session() -> None:
+    """Sign this browser out for good: its server-side session ends, so a copy of the
+    cookie taken before is signed out too."""
+    key = session.get(SESSION_KEY)
+    if key is not None:
+        with write_transaction(db.session):
+            sessions.close_session(db.session, key)
+    logout_user()
+    session.clear()
+
+
+def _max_age() -> timedelta:
+    """How long a sign-in lasts at most: Flask's session lifetime (31 days by default)."""
+    return current_app.permanent_session_lifetime
+
+
 def _load_user(session_id: str) -> User | None:
-    """The user of the session's "<id>:<version>" (User.get_id), unless it has ended."""
-    user = user_for_session(db.session, session_id)
+    """The user of the session's "<id>:<version>" (User.get_id) and key, unless it ended."""
+    user = sessions.user_for_session(db.session, session_id, session.get(SESSION_KEY), now(),
+                                     _max_age())
     if user is None:
         _forget_ended_session()
     return user
 
 
 def _forget_ended_session() -> None:
-    """Drop the id of an ended session (a password reset, a disabled account, a cookie
-    from before session versions), so the browser is plainly signed out, told once why."""
+    """Drop the id of an ended session (signed out elsewhere with a copy of this cookie, a
+    password reset, a disabled account, one from before server-side sessions), so the
+    browser is plainly signed out, told once why."""
     session.pop("_user_id", None)
+    session.pop(SESSION_KEY, None)
     flash("Your session has ended. Please sign in again.", "info")
 
 
 def keep_signed_in(user: User) -> bool:
     """Carry this browser over to the user's new session version when they ended their own
     sessions (reset their own password): the person making the change stays signed in,
-    their other browsers are signed out. True when it was their own account."""
+    their other browsers are signed out. True when it was their own account.
+
+    This browser's server-side session goes on; only the version in its cookie changes."""
     if not (current_user.is_authenticated and current_user.id == user.id):
         return False
     login_user(user)

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, request
+from flask import request
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp.core.audit import chain as audit
 from webapp.core.base.actor import Actor
 from webapp.core.base.transactions import write_transaction
+from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
-from webapp.models import AuditEntry, utcnow
+from webapp.models import AuditEntry
 
 
 def current_actor() -> Actor:
@@ -22,7 +23,8 @@ def current_actor() -> Actor:
 
 
 def now() -> datetime:
-    return current_app.config.get("CLOCK", utcnow)()
+    """The time by the app's StateManager's clock (the one clock every command uses)."""
+    return StateManager.get_instance().clock()
 
 
 def record_denial(attempted: str) -> None:

@@ -73,3 +73,53 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+
+// ---- declared fields: typeaheads and list tables (templates/entities/_fields.html) ----------
+(function () {
+  "use strict";
+  // A typeahead input (<input data-typeahead hx-get=...>) asks for suggestions matching what
+  // was typed, as q; the answer fills its <datalist>.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-typeahead")) {
+      event.detail.parameters.q = elt.value;
+    }
+  });
+  // A list field's rows are added and removed here, in place. Without script the same
+  // buttons post the form and the server answers it with the row added or removed.
+  function nextIndex(list) {
+    var highest = -1;
+    list.querySelectorAll("[data-rows] [data-remove-row]").forEach(function (button) {
+      var found = /-(\d+)$/.exec(button.value);
+      if (found) { highest = Math.max(highest, parseInt(found[1], 10)); }
+    });
+    return highest + 1;
+  }
+  function addRow(list) {
+    var rows = list.querySelector("[data-rows]");
+    var template = list.querySelector("template[data-row-template]");
+    var html = template.innerHTML.split("__index__").join(String(nextIndex(list)))
+      .split("__number__").join(String(rows.children.length + 1));
+    rows.insertAdjacentHTML("beforeend", html);
+    var row = rows.lastElementChild;
+    if (window.htmx) { window.htmx.process(row); }
+    var first = row.querySelector("input, select, textarea");
+    if (first) { first.focus(); }
+  }
+  function removeRow(button) {
+    var list = button.closest("[data-list]");
+    button.closest("[data-row]").remove();
+    list.querySelector("[data-add-row]").focus();
+  }
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest && event.target.closest("[data-add-row]");
+    var remove = event.target.closest && event.target.closest("[data-remove-row]");
+    if (add && add.closest("[data-list]")) {
+      event.preventDefault();
+      addRow(add.closest("[data-list]"));
+    } else if (remove && remove.closest("[data-row]")) {
+      event.preventDefault();
+      removeRow(remove);
+    }
+  });
+})();

@@ -36,10 +36,8 @@ def gate():
 @pytest.fixture
 def server(make_app, clock, gate):
     app = make_app(BULK_JOB_THRESHOLD=30, BULK_JOB_CHUNK=10)
-    StateManager.reset_instance()
-    sm = StateManager.get_instance()
-    sm.clock = clock
     with app.app_context():
+        sm = StateManager.get_instance()
         with write_transaction(db.session):
             packs.install_packs(db.session, sm.workflows, SEEDER, clock())
         _seed(clock())

@@ -90,7 +90,7 @@ def test_undo_restores_data_changed_by_an_update(manager, session, support):
     ticket = make_entity(manager, session, support, "ticket", data={"priority": "LOW"})
     cid = _cid()
     bulk.run(session, manager, support, BulkRequest(
-        "update", (ticket.id,), update_data={"priority": "CRITICAL", "floor": 3}), cid)
+        "update", (ticket.id,), update_data={"priority": "CRITICAL", "category": "Plumbing"}), cid)
 
     _undo(manager, session, support, cid)
 

@@ -203,7 +203,7 @@ def test_a_builder_merging_sets_off_no_cascade(manager, session, support):
 
 def test_cascaded_entities_are_reported_to_their_subscribers(manager, session, support, estate):
     seen = []
-    manager.register_callback("sales_rep", seen.append)
+    manager.on_commit("sales_rep", seen.append)
     outcome = manager.transition(session, support, estate.builder.id, "out_of_business")
     assert sorted(e["entity_id"] for e in seen) == sorted(r.id for r in estate.reps[:2])
     assert {(e["source"], e["new_status"], e["correlation_id"]) for e in seen} == {

@@ -59,13 +59,18 @@ def _worker(manager, factory, actor, ids, seed, barrier, attempts, errors):
                                               version=version).entity
                 else:
                     done = manager.update_entity(session, actor, entity_id, version=version,
-                                                 data={"edits": data.get("edits", 0) + 1})
+                                                 data={"commission_rate": _edits(data) + 1})
                 attempt.new_version = done.version
             except ConcurrencyConflict as exc:
                 attempt.conflict = exc
             except Exception as exc:  # anything else is a failure of the test  # noqa: BLE001
                 errors.append(exc)
             attempts.append(attempt)
+
+
+def _edits(data) -> int:
+    """The count of data edits, kept in a sales rep's commission rate (a decimal, as text)."""
+    return int(data.get("commission_rate", 0))
 
 
 def _race(manager, factory, actor, ids):
@@ -122,7 +127,7 @@ def test_concurrent_writers_lose_no_update_and_losers_get_a_conflict(database, c
             chain = ["active", *[r.new_status for r in moves]]
             assert [r.old_status for r in moves] == chain[:-1]
             assert entity.status == chain[-1]
-            assert entity.data.get("edits", 0) == sum(w.kind == "update" for w in won)
+            assert _edits(entity.data) == sum(w.kind == "update" for w in won)
         after = count_rows(session)
         assert after["status_changes"] - before["status_changes"] == len(wins)
         assert after["outbox_events"] - before["outbox_events"] == len(wins)
@@ -138,7 +143,7 @@ def test_a_writer_holding_a_stale_read_is_refused_and_the_winner_stands(database
         manager.transition(first, admin, rep.id, "inactive", version=1)
         with pytest.raises(ConcurrencyConflict) as refused:
             manager.update_entity(second, admin, rep.id, version=seen_by_second,
-                                  data={"note": "late"})
+                                  data={"email": "late@example.com"})
         assert refused.value.extra == {"your_version": 1, "current_version": 2}
         second.rollback()
         current = second.get(Entity, rep.id)

@@ -29,7 +29,7 @@ def _count(session, model):
 def test_every_event_reaches_the_outbox_subscribers_and_is_marked_delivered(
         manager, session, support, clock):
     seen = []
-    delivery.register_callback(manager, "builder", seen.append)
+    manager.on_delivery("builder", seen.append)
     builder = make_entity(manager, session, support, "builder", name="Acme Homes")
     clock.advance(days=31)
     manager.transition(session, support, builder.id, "inactive")
@@ -46,7 +46,7 @@ def test_every_event_reaches_the_outbox_subscribers_and_is_marked_delivered(
 def test_events_without_an_entity_type_go_to_subscribers_of_everything(manager, session, support,
                                                                        clock):
     everything = []
-    delivery.register_callback(manager, "*", everything.append)
+    manager.on_delivery("*", everything.append)
     make_entity(manager, session, support, "sales_rep")
     clock.advance(days=61)
     sweep_runs.run(session, manager, clock)
@@ -59,7 +59,7 @@ def test_events_without_an_entity_type_go_to_subscribers_of_everything(manager, 
 def test_a_crash_between_delivering_and_marking_redelivers_and_never_loses(
         manager, session, support, clock):
     seen = []
-    delivery.register_callback(manager, "*", seen.append)
+    manager.on_delivery("*", seen.append)
     make_subscription(session, event_types=["*"])
     make_entity(manager, session, support, "builder")
 
@@ -81,8 +81,8 @@ def test_a_subscriber_that_fails_does_not_stop_the_others_or_the_delivery(manage
     def broken(_event):
         raise RuntimeError("bug in a subscriber")
 
-    delivery.register_callback(manager, "*", broken)
-    delivery.register_callback(manager, "*", seen.append)
+    manager.on_delivery("*", broken)
+    manager.on_delivery("*", seen.append)
     make_entity(manager, session, support, "ticket", data={"priority": "LOW"})
 
     delivery.deliver_pending(session, manager, clock())
@@ -101,7 +101,7 @@ def test_a_subscriber_may_itself_change_entities(manager, session_factory, suppo
                 with session_factory() as other:
                     manager.transition(other, support, rep.id, "inactive", source="manual")
 
-        delivery.register_callback(manager, "builder", suspend_reps)
+        manager.on_delivery("builder", suspend_reps)
         manager.transition(session, support, builder.id, "suspended")
         delivery.deliver_all(session, manager, clock)
 

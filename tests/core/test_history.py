@@ -147,13 +147,13 @@ def test_a_revert_names_exactly_one_change_or_time(manager, session, support, ho
 def test_reverting_a_data_change_restores_only_the_keys_nobody_changed_since(
         manager, session, support):
     order = make_entity(manager, session, support, "work_order",
-                        data={"vendor": "Acme", "budget": 100, "notes": "first"})
-    _patch(manager, session, support, order, data={"vendor": "Bolt", "budget": 200, "room": "12",
-                                                   "notes": None})
+                        data={"vendor": "Acme", "site": "Block B", "description": "first"})
+    _patch(manager, session, support, order, data={"vendor": "Bolt", "site": "Block C",
+                                                   "due_on": "2025-03-12", "description": None})
     edit = _latest(session, order)
-    _patch(manager, session, support, order, data={"budget": 250})
+    _patch(manager, session, support, order, data={"site": "Block D"})
     outcome = manager.revert(session, support, order.id, change_id=edit.id, reason="wrong order")
-    assert outcome.entity.data == {"vendor": "Acme", "budget": 250, "notes": "first"}
+    assert outcome.entity.data == {"vendor": "Acme", "site": "Block D", "description": "first"}
     assert outcome.entity.status == "DRAFT"
 
 
@@ -191,14 +191,15 @@ def test_reverting_to_a_time_restores_status_and_data_of_that_moment(
     prop = make_entity(manager, session, support, "property", data={"price": 100})
     clock.advance(days=1)
     manager.transition(session, support, prop.id, "pending")
-    _patch(manager, session, support, prop, data={"price": 120, "agent": "kim"})
+    _patch(manager, session, support, prop, data={"price": 120, "listed_on": "2025-03-04"})
     then = clock() + timedelta(hours=1)
     clock.advance(days=1)
     manager.transition(session, support, prop.id, "available")
-    _patch(manager, session, support, prop, data={"price": 90, "agent": None})
+    _patch(manager, session, support, prop, data={"price": 90, "listed_on": None})
     clock.advance(days=1)
     outcome = manager.revert(session, support, prop.id, at=then, reason="restore the hold")
-    assert (outcome.entity.status, outcome.entity.data) == ("pending", {"price": 120, "agent": "kim"})
+    assert (outcome.entity.status, outcome.entity.data) == (
+        "pending", {"price": "120", "listed_on": "2025-03-04"})
     row = _latest(session, prop)
     assert (row.source, row.old_status, row.new_status) == ("revert", "available", "pending")
     assert row.meta["reverted_to"] == then.isoformat()
@@ -239,17 +240,17 @@ def test_state_at_answers_the_status_and_data_of_any_moment_of_a_long_history(
         manager, session, support, clock):
     rnd = random.Random(7)
     prop = make_entity(manager, session, support, "property", data={"price": 100})
-    timeline = [(clock(), "available", {"price": 100})]
+    timeline = [(clock(), "available", {"price": "100"})]
     moves = {"available": ["pending", "reserved", "under_contract", "off_market"],
              "pending": ["available", "reserved", "under_contract", "off_market"],
              "reserved": ["available", "under_contract", "off_market"],
              "under_contract": ["available"], "off_market": ["available"]}
-    status, data = "available", {"price": 100}
+    status, data = "available", {"price": "100"}
     for step in range(200):
         clock.advance(minutes=rnd.randint(1, 600), seconds=rnd.randint(0, 59))
         if step % 3 == 2:
-            patch = {"price": 100 + step, "agent": rnd.choice(["kim", "lee", None]),
-                     "tags": {"floor": rnd.randint(1, 3)}}
+            patch = {"price": 100 + step, "address": rnd.choice(["1 Elm St", "2 Oak Ave", None]),
+                     "bedrooms": rnd.randint(1, 3)}
             entity = _patch(manager, session, support, prop, data=patch)
             data = entity.data
         else:

@@ -12,6 +12,7 @@ from tests.factories import make_entity
 from webapp.core.audit import chain as audit
 from webapp.core.audit.redaction import REDACTED, redact, redact_text
 from webapp.core.base.transactions import write_transaction
+from webapp.core.workflows import packs
 
 EMAILS = ["jane.doe@example.com", "j+tag@mail.example.co.uk", "OPS_TEAM@EXAMPLE.ORG"]
 PHONES = ["(555) 123-4567", "555-123-4567", "555.123.4567", "+1 555 123 4567", "+15551234567",
@@ -43,9 +44,34 @@ def test_a_sensitive_key_is_blanked_whatever_its_value(key):
     assert redact({"user": {key: {"nested": 1}}}) == {"user": {key: REDACTED}}
 
 
-@pytest.mark.parametrize("value", [5551234567, 4111111111111111, 15551234567])
-def test_a_phone_or_card_number_sent_as_a_json_number_is_masked(value):
+@pytest.mark.parametrize("value", [4111111111111111, 378282246310005, 5500000000000004])
+def test_a_card_number_sent_as_a_json_number_is_masked(value):
     assert redact({"ref": value}) == {"ref": REDACTED}
+
+
+@pytest.mark.parametrize("value", [5551234567, 15551234567])
+def test_a_phone_number_sent_as_a_json_number_is_masked_by_its_key(value):
+    assert redact({"phone": value, "mobile": value}) == {"phone": REDACTED, "mobile": REDACTED}
+
+
+@pytest.mark.parametrize("text", [
+    "at least 9999999999 days", "at least 99999999999999999999 days", "Unix time 1712345678",
+    "order 12345678901234", "4111 1111 1111 1112 is not a card number (its checksum fails)",
+    "ref 5551234567", "build 20240315123045",
+])
+def test_a_bare_run_of_digits_is_a_number_not_a_phone_or_card(text):
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("value", [9999999999, 99999999999999999999, 1712345678, 10 ** 40])
+def test_a_long_json_number_that_is_no_card_number_is_kept(value):
+    assert redact({"min_age_days": value}) == {"min_age_days": value}
+
+
+@pytest.mark.parametrize("text", ["x555-123-4567", "1555-123-4567", "555-123-45678",
+                                  "ab123-45-6789", "123-45-67890"])
+def test_patterns_match_whole_words_only(text):
+    assert redact_text(text) == text
 
 
 def test_an_email_used_as_a_key_is_masked():
@@ -118,11 +144,18 @@ def _audit_text(session) -> str:
     return "\n".join(repr(tuple(r)) for r in rows)
 
 
-def test_pii_in_entity_data_never_reaches_the_audit_rows(manager, session, support):
+def test_pii_in_entity_data_never_reaches_the_audit_rows(manager, session, support, admin):
+    # a type without declared fields, so its data may hold anything under any key
+    with write_transaction(session):
+        packs.import_document(session, manager.workflows, {"types": {"case_file": {
+            "initial": "open", "states": {"open": {}, "CANCELLED": {"category": "closed",
+                                                                    "terminal": True}},
+            "transitions": [{"name": "cancel", "from": ["open"], "to": "CANCELLED"}]}}},
+            admin, manager.clock())
     data = {"contact": {"email": EMAILS[0], "phone": PHONES[0]}, "owner_ssn": SSNS[0],
             "notes": f"pay with {CARDS[0]} or call {PHONES[5]}", "password": "hunter22",
-            "api_token": TOKENS[0], "refs": [CARDS[3], 5551234567]}
-    order = make_entity(manager, session, support, "work_order", name="Boiler", data=data)
+            "api_token": TOKENS[0], "refs": [CARDS[3]], "mobile": 5551234567}
+    order = make_entity(manager, session, support, "case_file", name="Boiler", data=data)
     manager.update_entity(session, support, order.id, version=1,
                           data={"notes": f"mail {EMAILS[1]}", "contact": {"phone": PHONES[6]}})
     manager.transition(session, support, order.id, "CANCELLED",

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.factories import count_rows, make_entity, make_realestate
+from tests.factories import count_rows, make_entity, make_realestate, make_user
 from webapp.core.base.errors import InvalidInput, InvalidTransition, RuleViolation
 from webapp.core.base.transactions import write_transaction
 from webapp.core.changes import history
@@ -87,8 +87,7 @@ def test_a_work_order_needs_a_vendor_before_it_can_be_approved(manager, session,
     _move(manager, session, support, order, "SUBMITTED")
     with pytest.raises(RuleViolation) as refused:
         manager.transition(session, support, order.id, "APPROVED")
-    assert refused.value.messages == [
-        "Work order 'Fix roof' needs data.vendor before it can approve."]
+    assert refused.value.messages == ["Vendor is required before it can approve."]
     manager.update_entity(session, support, order.id, version=manager.get(session, order.id).version,
                           data={"vendor": "Roofers Ltd"})
     assert manager.transition(session, support, order.id, "APPROVED").entity.status == "APPROVED"
@@ -100,13 +99,14 @@ def test_a_work_order_needs_line_items_before_it_can_be_completed(
     order = make_entity(manager, session, support, "work_order",
                         data={"vendor": "Acme", "line_items": line_items})
     _move(manager, session, support, order, "SUBMITTED", "APPROVED", "IN_PROGRESS")
-    with pytest.raises(RuleViolation, match="needs data.line_items before it can complete"):
+    with pytest.raises(RuleViolation, match="Line items is required before it can complete"):
         manager.transition(session, support, order.id, "COMPLETED")
 
 
 def test_a_work_order_with_line_items_completes_and_closes(manager, session, support):
     order = make_entity(manager, session, support, "work_order",
-                        data={"vendor": "Acme", "line_items": [{"part": "tile", "qty": 40}]})
+                        data={"vendor": "Acme", "line_items": [
+                            {"description": "Roof tile", "quantity": 40, "unit_price": "2.10"}]})
     order = _move(manager, session, support, order,
                   "SUBMITTED", "APPROVED", "IN_PROGRESS", "COMPLETED", "CLOSED")
     assert order.status == "CLOSED"
@@ -114,9 +114,9 @@ def test_a_work_order_with_line_items_completes_and_closes(manager, session, sup
 
 def test_a_task_needs_an_assignee_before_it_can_start(manager, session, support):
     task = make_entity(manager, session, support, "task", name="Check boiler")
-    with pytest.raises(RuleViolation, match=r"Task 'Check boiler' needs data.assignee before "
-                                            r"it can start\."):
+    with pytest.raises(RuleViolation, match=r"Assigned to is required before it can start\."):
         manager.transition(session, support, task.id, "INPROGRESS")
+    make_user(session, username="kim")  # a task's assignee is a user of the app
     staffed = make_entity(manager, session, support, "task", data={"assignee": "kim"})
     assert manager.transition(session, support, staffed.id, "INPROGRESS").entity.status == "INPROGRESS"
 
@@ -140,6 +140,7 @@ def _ticket_in(manager, session, actor, state):
 
 
 def _task_in(manager, session, actor, state):
+    make_user(session, username="kim")
     task = make_entity(manager, session, actor, "task", data={"assignee": "kim"})
     return _move(manager, session, actor, task, "INPROGRESS")
 
@@ -176,16 +177,20 @@ def test_a_move_that_needs_a_comment_keeps_the_comment_as_its_reason(
 
 
 def test_attendance_rejection_needs_a_comment(manager, session, support):
-    sheet = make_entity(manager, session, support, "attendance")
+    sheet = make_entity(manager, session, support, "attendance", data=CHECKED_IN)
     with pytest.raises(RuleViolation, match="A comment is required to reject."):
         manager.transition(session, support, sheet.id, "REJECTED")
 
 
 # -------------------------------------------------------------------- cutoff_day
 
+#: Checked in at the site itself: the geofence on approve lets it through.
+CHECKED_IN = {"site_location": {"lat": 37.79493, "lon": -122.39432},
+              "check_in_location": {"lat": 37.79493, "lon": -122.39432}}
+
 
 def test_attendance_cannot_be_approved_after_the_payroll_cutoff_day(manager, session, support, clock):
-    sheet = make_entity(manager, session, support, "attendance")
+    sheet = make_entity(manager, session, support, "attendance", data=CHECKED_IN)
     clock.now = datetime(2025, 3, 26, 8, 0, tzinfo=UTC)  # default cutoff: day 25
     with pytest.raises(RuleViolation) as refused:
         manager.transition(session, support, sheet.id, "APPROVED")
@@ -195,13 +200,13 @@ def test_attendance_cannot_be_approved_after_the_payroll_cutoff_day(manager, ses
 
 
 def test_attendance_can_be_approved_on_the_cutoff_day_itself(manager, session, support, clock):
-    sheet = make_entity(manager, session, support, "attendance")
+    sheet = make_entity(manager, session, support, "attendance", data=CHECKED_IN)
     clock.now = datetime(2025, 3, 25, 23, 59, tzinfo=UTC)
     assert manager.transition(session, support, sheet.id, "APPROVED").entity.status == "APPROVED"
 
 
 def test_a_later_payroll_cutoff_day_reopens_approval(manager, session, support, admin, clock):
-    sheet = make_entity(manager, session, support, "attendance")
+    sheet = make_entity(manager, session, support, "attendance", data=CHECKED_IN)
     clock.now = datetime(2025, 3, 27, 8, 0, tzinfo=UTC)
     with write_transaction(session):
         manager.settings.apply(session, manager.settings.validate(session, {"payroll_cutoff_day": 28}),
@@ -217,7 +222,8 @@ def test_a_ticket_priority_outside_the_list_is_refused_naming_the_field(manager,
     with pytest.raises(InvalidInput) as refused:
         make_entity(manager, session, support, "ticket", data={"priority": "URGENT"})
     assert refused.value.status == 400
-    assert refused.value.fields == {"data.priority": "must be one of LOW, MEDIUM, HIGH, CRITICAL"}
+    assert refused.value.fields == {
+        "data.priority": "Priority must be one of LOW, MEDIUM, HIGH, CRITICAL."}
     assert count_rows(session) == before
 
 
@@ -271,9 +277,9 @@ INSPECTIONS = {"pack": "custom", "types": {"inspection": {
 
 
 @pytest.mark.parametrize("data, refusal", [
-    ({}, "data.score is None; it must be gte 70 to pass."),
-    ({"score": 69}, "data.score is 69; it must be gte 70 to pass."),
-    ({"score": "high"}, "data.score is 'high'; it must be gte 70 to pass."),
+    ({}, "Score is not filled in; it must be at least 70 to pass."),
+    ({"score": 69}, "Score is 69; it must be at least 70 to pass."),
+    ({"score": "high"}, "Score is high; it must be at least 70 to pass."),
     ({"score": 70}, None),
 ])
 def test_a_data_field_condition_guards_a_move(manager, session, admin, clock, data, refusal):

@@ -86,18 +86,16 @@ def test_states_are_found_whatever_their_case():
     assert wf.state("opened") is None
 
 
-def test_an_unknown_rule_kind_is_reported():
+def test_an_unknown_rule_kind_is_refused_with_its_path():
     doc = document(OPEN, FLOW)
     doc["transitions"][1]["rules"] = [{"kind": "moon_phase", "params": {}}]
-    assert "Transition 'finish' uses unknown rule kind 'moon_phase'." in problems_of(doc)
+    with pytest.raises(InvalidInput) as refused:
+        workflow.parse("gadget", doc)
+    assert refused.value.fields["types.gadget.transitions[1].rules[0].kind"].startswith(
+        "must be one of")
 
 
 @pytest.mark.parametrize("kind, params, complaint", [
-    ("min_age", {}, "days needs a whole number"),
-    ("min_age", {"days": "thirty"}, "days needs a whole number"),
-    ("min_age", {"days": -1}, "days must not be negative"),
-    ("required_fields", {"fields": []}, "fields needs a non-empty list"),
-    ("no_related_in_states", {"path": ["property"]}, "states needs a non-empty list"),
     ("field_condition", {"field": "x", "op": "between", "value": 1}, "op must be one of"),
     ("cutoff_day", {"setting": "no_such_setting"}, "setting is not a known setting"),
 ])
@@ -106,6 +104,23 @@ def test_a_rule_with_bad_parameters_is_reported(kind, params, complaint):
     doc["transitions"][1]["rules"] = [{"kind": kind, "params": params}]
     found = problems_of(doc)
     assert any(f"Rule {kind!r} on 'finish': {complaint}" in p for p in found), found
+
+
+@pytest.mark.parametrize("kind, params, param, complaint", [
+    ("min_age", {}, "days", "is required"),
+    ("min_age", {"days": "thirty"}, "days", "must be a whole number"),
+    ("min_age", {"days": -1}, "days", "must be at least 0"),
+    ("required_fields", {"fields": []}, "fields", "must not be empty"),
+    ("no_related_in_states", {"path": ["property"]}, "states", "is required"),
+])
+def test_a_rule_with_badly_typed_parameters_is_refused_with_its_path(kind, params, param,
+                                                                      complaint):
+    doc = document(OPEN, FLOW)
+    doc["transitions"][1]["rules"] = [{"kind": kind, "params": params}]
+    with pytest.raises(InvalidInput) as refused:
+        workflow.parse("gadget", doc)
+    path = f"types.gadget.transitions[1].rules[0].params.{param}"
+    assert refused.value.fields[path].startswith(complaint), refused.value.fields
 
 
 def test_a_cascade_into_an_unknown_type_is_reported():
@@ -135,18 +150,20 @@ def test_a_parent_type_that_is_not_known_is_reported():
     assert found == ["Parent type 'widget' is not a known entity type."]
 
 
-@pytest.mark.parametrize("doc", [
-    {"initial": "new"},
-    {"states": {"new": {}}},
-    {"initial": "new", "states": {"new": {"category": "sleepy"}}},
-    {"initial": "new", "states": {"new": {}}, "transitions": [{"name": "x", "to": "new"}]},
-    {"initial": "new", "states": ["new"]},
+@pytest.mark.parametrize("doc, path", [
+    ({"initial": "new"}, "types.gadget.states"),
+    ({"states": {"new": {}}}, "types.gadget.initial"),
+    ({"initial": "new", "states": {"new": {"category": "sleepy"}}},
+     "types.gadget.states.new.category"),
+    ({"initial": "new", "states": {"new": {}}, "transitions": [{"name": "x", "to": "new"}]},
+     "types.gadget.transitions[0].from"),
+    ({"initial": "new", "states": ["new"]}, "types.gadget.states"),
 ])
-def test_a_malformed_document_is_refused_with_the_reason(doc):
+def test_a_malformed_document_is_refused_with_the_path_of_the_problem(doc, path):
     with pytest.raises(InvalidInput) as refused:
         workflow.parse("gadget", doc)
     assert "gadget" in refused.value.message
-    assert refused.value.fields["definition"]
+    assert refused.value.fields[path]
 
 
 BUILTIN = [(pack, entity_type) for pack in registry.PACKS

@@ -132,6 +132,7 @@ def deployment(make_app, postgres_server, redis_server, tmp_path) -> Iterator[De
         "STATEKEEPER_LOGIN_RATE_LIMIT": f"{SIGN_INS_ALLOWED} per minute",
         "STATEKEEPER_API_RATE_LIMIT": "100000 per minute",
         "STATEKEEPER_SWEEP_CHECK_SECONDS": str(CHECK_SECONDS),
+        "STATEKEEPER_WEBHOOK_ALLOW_PRIVATE": "1",  # the receivers listen on loopback
     }
     processes = [AppProcess(env, tmp_path / f"{name}.log") for name in "abc"]
     for process in processes:

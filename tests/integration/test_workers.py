@@ -72,6 +72,7 @@ def test_the_background_workers_sweep_deliver_and_stop_cleanly(app, clock, recei
                                                                monkeypatch):
     monkeypatch.setattr(tasks, "OUTBOX_SECONDS", 0.05)
     monkeypatch.setattr(tasks, "WEBHOOK_SECONDS", 0.05)
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the receiver listens on loopback
     sm = install(app)
     with app.app_context():
         make_subscription(db.session, url=receiver.url, event_types=["SweepCompleted"])
@@ -175,7 +176,7 @@ _DELIVERER = textwrap.dedent("""
             out.write(event["idempotency_key"] + "\\n")
         time.sleep(0.03)
 
-    delivery.register_callback(StateManager.get_instance(), "*", slow_subscriber)
+    app.extensions["state_manager"].on_delivery("*", slow_subscriber)
     start_background(app)
     time.sleep(600)
 """)
@@ -209,11 +210,12 @@ def test_a_deliverer_killed_mid_batch_loses_nothing_and_a_restart_finishes(
 
     # The restart: another process (here, this one) delivers once the claim has run out.
     after_restart: list[str] = []
-    delivery.register_callback(sm, "*", lambda e: after_restart.append(e["idempotency_key"]))
+    sm.on_delivery("*", lambda e: after_restart.append(e["idempotency_key"]))
     clock.now = utcnow() + delivery.CLAIM_FOR + timedelta(seconds=1)
     with app.app_context():
         delivery.deliver_all(db.session, sm, clock)
-        while webhooks.send_due(db.session, clock, sm.settings.all(db.session)):
+        while webhooks.send_due(db.session, clock, sm.settings.all(db.session),
+                                allow_private=True):
             pass
         undelivered = db.session.scalar(select(func.count()).select_from(OutboxEvent)
                                         .where(OutboxEvent.state != "delivered"))

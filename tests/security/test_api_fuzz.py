@@ -19,6 +19,8 @@ from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 
 EXAMPLES = 10
+#: The data a type cannot be created without (its required fields).
+REQUIRED = {"ticket": {"priority": "LOW"}}
 
 
 @pytest.fixture
@@ -29,7 +31,7 @@ def seeded(app):
         for entity_type in manager.workflows.all(db.session):
             for n in (1, 2):
                 manager.create_entity(db.session, SYSTEM, type=entity_type,
-                                      name=f"{entity_type} {n}")
+                                      name=f"{entity_type} {n}", data=REQUIRED.get(entity_type, {}))
         token = make_token(db.session, make_user(db.session, role="admin"))
     yield {"Authorization": f"Bearer {token}"}
     # Generated PATCH /config calls change settings; the process's store must not keep them.

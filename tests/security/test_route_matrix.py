@@ -30,11 +30,13 @@ CONTRACT = {
     "edit_workflows": {"admin", "config_editor"},  # workflows, rules and cascades
     "audit": {"admin", "auditor"},  # see and export the audit log, verify it
     "manage_users": {"admin"},  # users and tokens
+    "force": {"admin"},  # force a revert or undo the workflow forbids (narrower than "revert")
 }
 
 #: The JSON API of CONTRACT.md §6 and what §4 says each route needs ("{}" is a path argument).
 API = {
     ("GET", "/api/v1/entities"): "view",
+    ("GET", "/api/v1/schemas/workflow.json"): "view",
     ("POST", "/api/v1/entities"): "operate",
     ("GET", "/api/v1/entities/{}"): "view",
     ("PATCH", "/api/v1/entities/{}"): "operate",
@@ -66,7 +68,8 @@ AREAS = {
     "auth": ({PUBLIC}, {PUBLIC, "view"}),  # sign in; sign out
     "ops": ({PUBLIC}, set()),
     "dashboard": ({"view"}, set()),
-    "entities": ({"view", "revert"}, {"operate", "revert"}),  # GET revert: the preview
+    "entities": ({"view", "revert", "operate"}, {"operate", "revert"}),  # GET revert: the
+    # preview; GET operate: the New page and the user lookup of its form
     "bulk": ({"view", "operate", "revert"}, {"operate", "revert"}),
     "sweeps": ({"view", "operate"}, {"operate"}),
     "workflows": ({"view", "edit_workflows"}, {"edit_workflows"}),  # GET editors

@@ -29,7 +29,8 @@ def world(app):
     with app.app_context():
         manager = load_packs(db.session)
         for name in ("Leaky tap", "Broken door", "Cold radiator"):
-            manager.create_entity(db.session, SYSTEM, type="ticket", name=name)
+            manager.create_entity(db.session, SYSTEM, type="ticket", name=name,
+                                  data={"priority": "MEDIUM"})
         token = make_token(db.session, make_user(db.session, role="admin", username="root"))
     return {"Authorization": f"Bearer {token}"}
 

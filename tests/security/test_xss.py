@@ -16,6 +16,8 @@ from tests.factories import PASSWORD, load_packs, make_user
 from tests.helpers import login
 from tests.live_server import ThreadedServer
 from webapp.core.base.actor import Actor
+from webapp.core.base.transactions import write_transaction
+from webapp.core.users import accounts
 from webapp.extensions import db
 from webapp.models import AuditEntry, User
 
@@ -34,9 +36,12 @@ def hostile(app):
         admin = make_user(db.session, role="admin", username="admin")
         actor = Actor(admin.username, "admin")
         ticket = manager.create_entity(db.session, actor, type="ticket", name=f"Tap {SCRIPT}",
-                                       data={"note": IMG, "priority": "LOW", SVG: SCRIPT})
+                                       data={"description": IMG, "priority": "LOW",
+                                             "customer_name": f"{SVG} {SCRIPT}"})
         manager.transition(db.session, actor, ticket.id, "OPEN", reason=f"because {IMG}")
-        make_user(db.session, role="support", username=f"eve{SVG}")
+        with write_transaction(db.session):  # a name from before 0009: new names hold no markup
+            db.session.add(User(username=f"eve{SVG}", role="support",
+                                password_hash=accounts.hash_password(PASSWORD)))
         evil_id = db.session.scalar(select(User.id).where(User.username == f"eve{SVG}"))
         ticket_id = ticket.id
     # A sign-in attempt with a hostile name lands in the audit log as its actor.
@@ -84,7 +89,7 @@ def test_the_api_returns_hostile_data_as_json_strings_that_browsers_will_not_run
     assert response.mimetype == "application/json"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.json["name"] == f"Tap {SCRIPT}"
-    assert response.json["data"]["note"] == IMG
+    assert response.json["data"]["description"] == IMG
 
 
 def test_a_hostile_csv_cell_is_defused_in_the_audit_export(app, hostile):

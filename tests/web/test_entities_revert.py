@@ -124,13 +124,13 @@ def test_going_back_to_a_time_previews_the_state_then(admin_client, estate, run,
     clock.advance(hours=1)
     then = clock().strftime("%Y-%m-%dT%H:%M")
     clock.advance(hours=1)
-    run(lambda s: sm.update_entity(s, SEEDER, builder, version=1, data={"region": "north"}))
+    run(lambda s: sm.update_entity(s, SEEDER, builder, version=1, data={"headquarters": "Portland"}))
     run(lambda s: sm.transition(s, SEEDER, builder, "suspended"))
 
     preview = admin_client.get(f"/entities/{builder}/revert?at={then}", headers=HTMX).text
 
     assert "Go back to" in preview and "The workflow allows this." in preview
-    assert re.search(r'data\.region</th>\s*<td class="before">&#34;north&#34;</td>\s*'
+    assert re.search(r'Headquarters</th>\s*<td class="before">Portland</td>\s*'
                      r'<td class="after"><span class="muted">removed</span>', preview)
     done = post(admin_client, f"/entities/{builder}/revert", {"at": then, "reason": "undo all"},
                 htmx=False)

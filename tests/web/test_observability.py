@@ -14,10 +14,14 @@ from webapp.extensions import db
 from webapp.logging import install_json_handler
 from webapp.models import BulkOperation, SweepRun
 
+#: The scraper's credential (STATEKEEPER_METRICS_TOKEN) in the apps these tests scrape.
+METRICS_TOKEN = "scrape-token-for-tests"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
 
 def scrape(client) -> dict[tuple[str, tuple], float]:
     """Every sample of /metrics as {(name, sorted labels): value}."""
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=SCRAPER)
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
@@ -31,7 +35,7 @@ def sample(samples, name: str, **labels: str) -> float:
 @pytest.fixture
 def fresh_app(make_app):
     """An app whose database figures are read on every scrape (no cache)."""
-    return make_app(METRICS_CACHE_SECONDS=0)
+    return make_app(METRICS_CACHE_SECONDS=0, METRICS_TOKEN=METRICS_TOKEN)
 
 
 @pytest.fixture
@@ -45,8 +49,8 @@ def api(fresh_app):
 
 def open_ticket(api) -> dict:
     client, headers = api
-    ticket = client.post("/api/v1/entities", json={"type": "ticket", "name": "Leaky tap"},
-                         headers=headers).json
+    ticket = client.post("/api/v1/entities", json={
+        "type": "ticket", "name": "Leaky tap", "data": {"priority": "LOW"}}, headers=headers).json
     return client.post(f"/api/v1/entities/{ticket['id']}/transition", json={"to": "OPEN"},
                        headers={**headers, "X-Correlation-ID": "corr-123"})
 
@@ -70,8 +74,8 @@ def test_metrics_count_a_transition_by_type_from_to_and_source(api):
 
 def test_a_refused_transition_is_not_counted(api):
     client, headers = api
-    ticket = client.post("/api/v1/entities", json={"type": "ticket", "name": "x"},
-                         headers=headers).json
+    ticket = client.post("/api/v1/entities", json={
+        "type": "ticket", "name": "x", "data": {"priority": "LOW"}}, headers=headers).json
     before = scrape(client)
 
     refused = client.post(f"/api/v1/entities/{ticket['id']}/transition", json={"to": "CLOSED"},
@@ -86,8 +90,8 @@ def test_a_refused_transition_is_not_counted(api):
 
 def test_entities_are_counted_by_type_and_status(api):
     open_ticket(api)
-    api[0].post("/api/v1/entities", json={"type": "ticket", "name": "Broken door"},
-                headers=api[1])
+    api[0].post("/api/v1/entities", json={"type": "ticket", "name": "Broken door",
+                                          "data": {"priority": "LOW"}}, headers=api[1])
 
     samples = scrape(api[0])
 
@@ -161,7 +165,7 @@ def test_bulk_operations_come_from_their_records(fresh_app):
 
 
 def test_database_figures_are_reused_for_a_few_seconds(make_app):
-    app = make_app(METRICS_CACHE_SECONDS=60)
+    app = make_app(METRICS_CACHE_SECONDS=60, METRICS_TOKEN=METRICS_TOKEN)
     client = app.test_client()
     scrape(client)
     with app.app_context():
@@ -170,6 +174,34 @@ def test_database_figures_are_reused_for_a_few_seconds(make_app):
 
     assert sample(scrape(client), "statekeeper_bulk_operations_total",
                   operation_type="undo", state="done") == 0
+
+
+def test_metrics_answer_404_while_no_token_is_set(app):
+    # Entity counts by type and status are not for anonymous eyes (CONTRACT §2).
+    assert app.config["METRICS_TOKEN"] is None
+    assert app.test_client().get("/metrics").status_code == 404
+    assert app.test_client().get("/metrics", headers=SCRAPER).status_code == 404
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {METRICS_TOKEN}",
+                                           f"Bearer {METRICS_TOKEN}x"])
+def test_metrics_need_the_token_once_one_is_set(fresh_app, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+
+    refused = fresh_app.test_client().get("/metrics", headers=headers)
+
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert "statekeeper_" not in refused.text
+
+
+def test_an_api_token_is_not_a_metrics_token(fresh_app):
+    with fresh_app.app_context():
+        token = make_token(db.session, make_user(db.session, role="admin"))
+
+    answer = fresh_app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"})
+
+    assert answer.status_code == 401
 
 
 # ------------------------------------------------------------------ logs

@@ -12,6 +12,7 @@ CONTRACT = {
     "view": {"admin", "support", "config_editor", "auditor"},
     "operate": {"admin", "support"},
     "revert": {"admin", "support"},
+    "force": {"admin"},  # forcing a revert or an undo the workflow forbids: admins only
     "configure": {"admin", "config_editor"},
     "edit_workflows": {"admin", "config_editor"},
     "audit": {"admin", "auditor"},

@@ -141,7 +141,7 @@ def broken_ticket(app) -> bytes:
         definition(app, "ticket").definition))}}
     ticket = doc["types"]["ticket"]
     ticket["states"]["ARCHIVED"] = {"category": "closed"}  # nothing leads there; no way out
-    ticket["transitions"][0]["rules"] = [{"kind": "min_age", "params": {"days": "soon"}}]
+    ticket["transitions"][0]["rules"] = [{"kind": "cutoff_day", "params": {"setting": "no_such_setting"}}]
     ticket["transitions"].append({"name": "vanish", "from": ["NEW"], "to": "GONE"})
     return json.dumps(doc).encode()
 

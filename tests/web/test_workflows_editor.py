@@ -53,7 +53,7 @@ def post(browser, url: str, page_url: str = HOLD, htmx: bool = True, **form: obj
     page = browser.get(page_url).text
     data = {"csrf_token": csrf_token(page),
             "version": re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)}
-    data |= {k: str(v) for k, v in form.items()}
+    data |= {k: v if isinstance(v, list) else str(v) for k, v in form.items()}
     return browser.post(url, data=data, headers=HTMX if htmx else {})
 
 
@@ -146,14 +146,13 @@ def test_editing_a_rule_fills_its_form_and_saves_the_change(app, manager, login_
     url = "/workflows/work_order/transitions/approve"
 
     form = admin.get(url + "?edit=0", headers=HTMX).text
-    response = post(admin, url + "/rules/0", url, p_fields="vendor, purchase_order",
-                    intent="save")
+    response = post(admin, url + "/rules/0", url, p_fields=["vendor", "site"], intent="save")
 
     assert 'value="vendor"' in form
     assert response.status_code == 200
-    assert "Needs data.vendor and data.purchase_order filled in." in response.text
+    assert "Needs data.vendor and data.site filled in." in response.text
     assert rules_of(app, "work_order", "approve") == [
-        {"kind": "required_fields", "params": {"fields": ["vendor", "purchase_order"]}}]
+        {"kind": "required_fields", "params": {"fields": ["vendor", "site"]}}]
 
 
 def test_removing_a_rule_lets_the_move_through_again(app, manager, login_as):

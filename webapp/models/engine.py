@@ -8,17 +8,14 @@ from sqlalchemy.engine import Connection, Engine
 
 #: Execution option the core sets on write transactions (see ``write_session``).
 IMMEDIATE = "statekeeper_immediate"
-_configured = False
 
 
 def configure_engines() -> None:
-    """Install the SQLite listeners once per process (idempotent)."""
-    global _configured
-    if _configured:
-        return
-    event.listen(Engine, "connect", _on_connect)
-    event.listen(Engine, "begin", _on_begin)
-    _configured = True
+    """Install the SQLite listeners on every engine (idempotent: SQLAlchemy's event registry
+    is the record of whether they are there; they act on SQLite connections only)."""
+    for name, listener in (("connect", _on_connect), ("begin", _on_begin)):
+        if not event.contains(Engine, name, listener):
+            event.listen(Engine, name, listener)
 
 
 def _is_sqlite(dbapi_connection: Any) -> bool:

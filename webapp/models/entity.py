@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,7 +19,10 @@ class Entity(Base):
     type: Mapped[str] = mapped_column(String(50))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     status: Mapped[str] = mapped_column(String(50))
-    #: Optimistic lock: bumped on every write; a stale version is a 409, never an overwrite.
+    #: Optimistic lock: every write of the row goes through the core's set-based statements
+    #: (``UPDATE ... SET version = version + 1 WHERE id = ? AND version = ?``,
+    #: core/changes/statements.py; activity in core/changes/entities.py), never an ORM flush;
+    #: a stale version is a 409, never an overwrite.
     version: Mapped[int] = mapped_column(default=1)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"))
@@ -30,7 +33,6 @@ class Entity(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
     __table_args__ = (
         Index("ix_entities_type_status_id", "type", "status", "id"),
         Index("ix_entities_type_id", "type", "id"),

@@ -15,6 +15,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower case (accounts.canonical_username): names that differ only in case are one name.
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     #: One of ROLES (CONTRACT.md §4).
@@ -28,7 +29,8 @@ class User(Base):
     #: Newest notification id this user has seen (the bell counts what is above it).
     notifications_seen_id: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Part of every browser session's id (get_id): raising it signs out every session made
-    #: before (Flask-Login's "alternative tokens"; see accounts.end_sessions).
+    #: before at once (Flask-Login's "alternative tokens"; see accounts.end_sessions). One
+    #: browser's sign-out ends its own BrowserSession row instead.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
@@ -64,3 +66,17 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class BrowserSession(Base):
+    """One browser's sign-in. The cookie names it by a random key; signing out deletes the
+    row, so a copy of the cookie (kept, stolen) is worth nothing after it."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the key the cookie holds (the database alone cannot make a valid cookie).
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: A sign-in lasts at most the session lifetime from here (sessions.max_age).
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

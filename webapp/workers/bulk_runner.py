@@ -3,19 +3,19 @@
 It starts with the first job submitted in this process; each job runs in an app context and
 the thread's database session is removed afterwards. Jobs left behind by a process that died
 (their lease ran out) or queued by one that died before starting them are picked up again by
-the background workers' ``bulk-jobs`` task (``tasks.bulk_jobs_tick``, every
-``BULK_RECOVER_SECONDS``) and whenever someone opens the bulk page.
+the background workers' ``bulk-jobs`` task only (``tasks.bulk_jobs_tick``, every
+``BULK_RECOVER_SECONDS``): viewing a page never starts a thread. A job another process took
+over (this one's lease ran out) stops here with ``LeaseLost``, logged, not a crash.
 """
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import socket
 import threading
 
 from flask import Flask, current_app
 
+from webapp.core.base import lease
 from webapp.core.bulk import jobs as bulk_jobs
 from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class JobRunner:
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.holder = lease.new_holder("bulk-jobs")
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -36,7 +36,11 @@ class JobRunner:
         self._queue.put(cid)
 
     def recover(self) -> None:
-        """Queue the jobs whose process is gone (this one resumes them where they stopped)."""
+        """Queue the jobs whose process is gone (this one resumes them where they stopped).
+
+        The background workers' ``bulk-jobs`` task calls this; it starts the runner's thread
+        when there is something to resume, so no request handler should.
+        """
         sm = StateManager.get_instance()
         for cid in bulk_jobs.orphans(db.session, sm.clock()):
             self.submit(cid)
@@ -72,7 +76,9 @@ class JobRunner:
             try:
                 config = self.app.config
                 bulk_jobs.run_job(db.session, StateManager.get_instance(), cid, self.holder,
-                                  config.get("BULK_JOB_CHUNK", bulk_jobs.JOB_CHUNK))
+                                  config["BULK_JOB_CHUNK"])
+            except lease.LeaseLost as lost:  # the job goes on in the process that took it
+                log.warning("bulk job %s stopped here: %s", cid, lost)
             except Exception:  # recorded on the job (state failed); the runner carries on
                 log.exception("bulk job %s failed", cid)
             finally:

@@ -10,6 +10,7 @@
   chain's head (under a lease);
 - bulk-jobs: resume the background bulk jobs whose process died (their lease ran out) or that
   no process started, on this process's job runner (each job's own lease keeps it to one).
+  This task is the only recovery: opening the bulk page starts nothing.
 """
 from __future__ import annotations
 
@@ -29,12 +30,10 @@ from webapp.core.events import delivery, webhooks
 from webapp.core.sweeps import runs as sweep_runs
 from webapp.core.sweeps.sweep import SweepInterrupted
 from webapp.extensions import db
-from webapp.models import utcnow
 from webapp.workers.bulk_runner import runner as bulk_runner
 
 log = logging.getLogger(__name__)
 
-SWEEP_CHECK_SECONDS = 30.0
 OUTBOX_SECONDS = 1.0
 WEBHOOK_SECONDS = 2.0
 RETENTION_SECONDS = 3600.0
@@ -44,13 +43,13 @@ _RETENTION_HOLDER = lease.new_holder("retention")
 
 
 def sweep_check_seconds(app: Flask) -> float:
-    """Seconds between two "is a sweep due?" checks: the app's config, else the default."""
-    return float(app.config.get("SWEEP_CHECK_SECONDS", SWEEP_CHECK_SECONDS))
+    """Seconds between two "is a sweep due?" checks (the app's config)."""
+    return float(app.config["SWEEP_CHECK_SECONDS"])
 
 
 def clock() -> Callable[[], datetime]:
-    """The app's clock (tests inject one as CLOCK)."""
-    return current_app.config.get("CLOCK", utcnow)
+    """The app's clock: its StateManager's (tests inject one as CLOCK)."""
+    return StateManager.get_instance().clock
 
 
 def sweep_tick(stop: threading.Event) -> None:
@@ -74,7 +73,9 @@ def outbox_tick(_stop: threading.Event) -> None:
 
 def webhook_tick(stop: threading.Event) -> None:
     settings = StateManager.get_instance().settings.all(db.session)
-    while webhooks.send_due(db.session, clock(), settings) == webhooks.SEND_BATCH:
+    allow_private = current_app.config["WEBHOOK_ALLOW_PRIVATE"]
+    while webhooks.send_due(db.session, clock(), settings,
+                            allow_private=allow_private) == webhooks.SEND_BATCH:
         if stop.is_set():
             return
 
@@ -105,4 +106,5 @@ def _log_head() -> None:
 
 
 def bulk_jobs_tick(_stop: threading.Event) -> None:
+    """Hand abandoned bulk jobs to this process's job runner (its thread starts if needed)."""
     bulk_runner().recover()

@@ -1,4 +1,5 @@
-"""The JSON API (CONTRACT.md §6) under /api/v1, rate-limited per token."""
+"""The JSON API (CONTRACT.md §6) under /api/v1, rate-limited per token: one budget for all
+its routes."""
 import importlib
 
 from flask import Blueprint, current_app
@@ -16,7 +17,9 @@ def _api_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 
 
-limiter.limit(_api_limit, key_func=api_rate_key)(bp)
+# One budget per token across every route (a shared scope): a per-route limit would let a
+# token make the limit's worth of calls to each route, the limit times the routes in all.
+limiter.shared_limit(_api_limit, scope="api", key_func=api_rate_key)(bp)
 
 for _name in ROUTE_MODULES:
     importlib.import_module(f"webapp.blueprints.api.{_name}")

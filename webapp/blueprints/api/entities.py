@@ -14,10 +14,11 @@ from webapp.blueprints.api.common import (
 )
 from webapp.core.base import paging
 from webapp.core.base.errors import InvalidInput
-from webapp.core.changes import entities, history
+from webapp.core.changes import history
 from webapp.core.lists import listing
 from webapp.extensions import db
 from webapp.permissions import requires
+from webapp.sensitive import data_view
 
 
 @bp.get("/v1/entities")
@@ -29,7 +30,7 @@ def list_entities():
                               parent_id=optional_int(args.get("parent_id"), "parent_id"))
     rows, next_cursor, _ = listing.page(db.session, manager().vocabulary, filters,
                                         paging.check_limit(args.get("limit")), args.get("cursor"))
-    return jsonify({"items": [entities.to_dict(e) for e in rows], "next_cursor": next_cursor})
+    return jsonify({"items": [data_view().entity(e) for e in rows], "next_cursor": next_cursor})
 
 
 @bp.post("/v1/entities")
@@ -39,13 +40,13 @@ def create_entity():
     if data.get("last_activity_at") is not None:
         data["last_activity_at"] = parse_time(data["last_activity_at"], "last_activity_at")
     entity = manager().create_entity(db.session, actor(), source="api", **data)
-    return jsonify(entities.to_dict(entity)), 201
+    return jsonify(data_view().entity(entity)), 201
 
 
 @bp.get("/v1/entities/<int:entity_id>")
 @requires("view")
 def get_entity(entity_id: int):
-    return jsonify(entities.to_dict(manager().get(db.session, entity_id)))
+    return jsonify(data_view().entity(manager().get(db.session, entity_id)))
 
 
 @bp.patch("/v1/entities/<int:entity_id>")
@@ -54,7 +55,7 @@ def update_entity(entity_id: int):
     data = body({"version", "name", "data"})
     entity = manager().update_entity(db.session, actor(), entity_id, version=data.get("version"),
                                      name=data.get("name"), data=data.get("data"))
-    return jsonify(entities.to_dict(entity))
+    return jsonify(data_view().entity(entity))
 
 
 @bp.get("/v1/entities/<int:entity_id>/transitions")
@@ -71,7 +72,7 @@ def transition(entity_id: int):
         db.session, actor(), entity_id, data.get("to"),
         reason=optional_text(data.get("reason"), "reason"), version=_version(data.get("version")),
         source="api", correlation_id=request.headers.get("X-Correlation-ID") or None)
-    return jsonify({**entities.to_dict(outcome.entity), "cascaded": outcome.cascaded})
+    return jsonify({**data_view().entity(outcome.entity), "cascaded": outcome.cascaded})
 
 
 def _version(value: object) -> int | None:
@@ -87,7 +88,7 @@ def _version(value: object) -> int | None:
 def record_activity(entity_id: int):
     note = optional_text(body({"note"}).get("note"), "note")
     outcome = manager().record_activity(db.session, actor(), entity_id, note)
-    return jsonify(entities.to_dict(outcome.entity))
+    return jsonify(data_view().entity(outcome.entity))
 
 
 @bp.get("/v1/entities/<int:entity_id>/history")
@@ -96,7 +97,8 @@ def entity_history(entity_id: int):
     cursor = optional_int(request.args.get("cursor"), "cursor")
     rows, next_id = history.page(db.session, entity_id, paging.check_limit(request.args.get("limit")),
                                  cursor)
-    return jsonify({"items": [history.to_dict(r) for r in rows],
+    entity_type = manager().get(db.session, entity_id).type
+    return jsonify({"items": [data_view().change(r, entity_type) for r in rows],
                     "next_cursor": str(next_id) if next_id else None})
 
 
@@ -105,7 +107,8 @@ def entity_history(entity_id: int):
 def state_at(entity_id: int):
     at = parse_time(request.args.get("at"), "at")
     state = history.state_at(db.session, entity_id, at)
-    return jsonify({"status": state["status"], "data": state["data"], "as_of": state["as_of"]})
+    data = data_view().data(manager().get(db.session, entity_id).type, state["data"])
+    return jsonify({"status": state["status"], "data": data, "as_of": state["as_of"]})
 
 
 @bp.post("/v1/entities/<int:entity_id>/revert")
@@ -118,7 +121,7 @@ def revert(entity_id: int):
         raise InvalidInput("force must be true or false.", {"force": "Send a boolean."})
     outcome = manager().revert(db.session, actor(), entity_id, change_id=data.get("change_id"),
                                at=at, reason=optional_text(data.get("reason"), "reason"), force=force)
-    return jsonify({**entities.to_dict(outcome.entity), "cascaded": outcome.cascaded})
+    return jsonify({**data_view().entity(outcome.entity), "cascaded": outcome.cascaded})
 
 
 def _openapi_paths() -> dict:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from webapp.blueprints.api import bp
-from webapp.blueprints.api.common import actor, body, manager, parse_time
+from webapp.blueprints.api.common import actor, body, manager
+from webapp.core.base import bounds
 from webapp.core.base.errors import InvalidInput
 from webapp.core.sweeps import runs as sweep_runs
 from webapp.core.sweeps.sweep import sweep
@@ -21,7 +22,7 @@ def run_sweep():
     dry_run = data.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise InvalidInput("dry_run must be true or false.", {"dry_run": "Send true or false."})
-    as_of = parse_time(data["as_of"], "as_of") if data.get("as_of") is not None else None
+    as_of = bounds.parse_time(data["as_of"], "as_of") if data.get("as_of") is not None else None
     if as_of is not None and not dry_run:
         raise InvalidInput("as_of is for forecasts: send it with dry_run true.",
                            {"as_of": "Only with dry_run: true."})
@@ -49,6 +50,8 @@ def _openapi() -> tuple[dict, dict]:
                   "items": {"type": "array", "items": item,
                             "description": "The first 1,000 entities acted on (see items_truncated)."},
                   "refused": count,
+                  "problems": {"type": "array", "items": {"type": "string"},
+                               "description": "Types that were not swept, and why."},
                   "errors": {"type": "array", "items": {"type": "object", "properties": {
                       "id": {"type": "integer"}, "type": {"type": "string"},
                       "name": {"type": ["string", "null"]},

@@ -1,11 +1,9 @@
 """Audit pages for auditors and admins: browse, read one entry, export, verify the chain."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
@@ -15,6 +13,7 @@ from werkzeug.routing import BuildError
 from webapp.blueprints.audit import bp
 from webapp.core.audit import chain as audit
 from webapp.core.audit import queries as audit_queries
+from webapp.core.base import csvfile
 from webapp.core.base.errors import InvalidInput
 from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
@@ -60,7 +59,7 @@ def export():
     filters = audit_queries.filters_from(request.args)
     record_event("audit.export", "exported the audit log"
                  + (f" where {_describe(filters)}" if filters else ""))
-    lines = _csv_lines(audit_queries.csv_rows(db.session, filters))
+    lines = csvfile.lines(audit_queries.csv_rows(db.session, filters))
     return Response(stream_with_context(lines), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="audit-log.csv"'})
 
@@ -89,7 +88,7 @@ def _shown(values: dict[str, Any], key: str) -> str | None:
     if key not in values:
         return None
     value = values[key]
-    return value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True)
+    return value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def _object_linker() -> Callable[[AuditEntry], str | None]:
@@ -131,16 +130,3 @@ def _url(endpoint: str, **values: Any) -> str | None:
 
 def _describe(filters: audit_queries.AuditFilters) -> str:
     return ", ".join(f"{k}={v}" for k, v in filters.as_query().items())
-
-
-def _csv_lines(rows: Iterable[list[str]], chunk: int = 64 * 1024) -> Iterator[str]:
-    """CSV text in pieces of about ``chunk`` characters (one write per row would be slow)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(row)
-        if buffer.tell() >= chunk:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()

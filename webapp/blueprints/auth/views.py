@@ -11,10 +11,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import login_user, logout_user
+from flask_login import current_user
 
 from webapp.blueprints.auth.forms import LoginForm
 from webapp.core.base.actor import Actor
@@ -22,6 +21,7 @@ from webapp.core.base.transactions import write_transaction
 from webapp.core.users.accounts import LoginResult, authenticate
 from webapp.extensions import db, limiter
 from webapp.permissions import PUBLIC, requires
+from webapp.security import end_session, start_session
 from webapp.web_context import now, record_event
 
 bp = Blueprint("auth", __name__)
@@ -35,14 +35,22 @@ def _login_limit() -> str:
 @requires(PUBLIC)
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
-    form = LoginForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        # Signed in already: on to where they were going. The sign-in page would show the
+        # layout's "Sign out" form first, and a script (or a hurried click) pressing the
+        # page's first button signed out instead of in, every other attempt.
+        return _onward()
+    form, refused = LoginForm(), None
     if form.validate_on_submit():
         result = _authenticate(form.username.data, form.password.data)
         if result.outcome == "ok":
-            return _sign_in(result)
+            start_session(result.user)
+            return _onward()
+        refused = result.outcome
         form.password.errors.append(_failure_message(result))
     status = 200 if request.method == "GET" or not form.errors else 401
-    return render_template("auth/login.html", form=form), status
+    lockout = _lockout_rule() if refused in ("bad_credentials", "locked") else None
+    return render_template("auth/login.html", form=form, lockout=lockout), status
 
 
 def _authenticate(username: str, password: str) -> LoginResult:
@@ -59,16 +67,24 @@ def _authenticate(username: str, password: str) -> LoginResult:
 
 
 def _failure_message(result: LoginResult) -> str:
-    if result.outcome == "locked":
-        return "Too many wrong passwords: this account is locked for a while. Try again later."
+    """A locked account gets the same answer as a wrong password or an unknown name: "this
+    account is locked" would tell a stranger that the name exists. (Only someone who knows
+    the password learns that an account is disabled.)"""
     if result.outcome == "disabled":
         return "This account is disabled. Ask an administrator."
     return "Wrong username or password."
 
 
-def _sign_in(result: LoginResult):
-    session.clear()  # a fresh session on sign-in: no fixation
-    login_user(result.user)
+def _lockout_rule() -> str:
+    """The lockout, told to everyone alike after a failed attempt."""
+    cfg = current_app.config
+    minutes = max(1, round(cfg["LOGIN_LOCKOUT_SECONDS"] / 60))
+    return (f"After {cfg['LOGIN_MAX_FAILURES']} wrong passwords in a row an account is locked "
+            f"for {minutes} minute{'s' if minutes != 1 else ''}, even against the right "
+            "password. An administrator can set a new password at once.")
+
+
+def _onward():
     return redirect(_local_path(request.args.get("next", "")) or url_for("dashboard.index"))
 
 
@@ -91,8 +107,7 @@ def _local_path(target: str) -> str | None:
 def logout():
     # A POST with the CSRF token (CSRFProtect checks it), so a link on another site cannot
     # sign you out; the layout's sign-out form carries the token.
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 

@@ -6,14 +6,15 @@ fields, so the preview and the run act on the same selection.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from webapp.core.base.errors import InvalidInput
+from webapp.core.base import bounds
+from webapp.core.base.errors import InvalidInput, storable_id
+from webapp.core.base.words import label, plural
 from webapp.core.bulk import operations as bulk
 from webapp.core.bulk import plans as bulk_plans
 from webapp.core.bulk.operations import BulkRequest
@@ -49,8 +50,8 @@ class Selection:
 
     def describe(self) -> str:
         if self.ids:
-            return f"{len(self.ids):,} selected entit{'y' if len(self.ids) == 1 else 'ies'}"
-        shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.filter_params.items())
+            return plural(len(self.ids), "selected entity")
+        shown = ", ".join(f"{label(k)} {v}" for k, v in self.filter_params.items())
         return f"every entity matching {shown or 'no filter'}"
 
 
@@ -58,7 +59,7 @@ def parse_selection(args: MultiDict[str, str]) -> Selection:
     """The selection in the query or form; InvalidInput when there is none or it is malformed."""
     raw = [part.strip() for value in args.getlist("ids") for part in value.split(",") if part.strip()]
     if raw:
-        if not all(part.isdigit() for part in raw):
+        if not all(part.isascii() and part.isdigit() for part in raw):  # not "²"
             raise InvalidInput("The selection has ids that are not numbers.",
                                {"ids": "Select entities from the list."})
         ids = list(dict.fromkeys(int(part) for part in raw))  # a double click selects twice
@@ -85,16 +86,22 @@ def parse_action(form: MultiDict[str, str], ids: tuple[int, ...], large: bool) -
     since = form.get("since", "")
     return bulk.check_request(BulkRequest(
         action, ids, comment=comment, rollback_on_error=form.get("rollback_on_error") == "1"
-        and not large, since_change_id=int(since) if since.isdigit() else None,
+        and not large, since_change_id=_change_id(since),
         **{k: v for k, v in fields.items() if k in _FIELDS[action]}))
 
 
 _FIELDS = {"transition": ("target_state",), "assign": ("assignee",), "update": ("update_data",)}
 
 
+def _change_id(text: str) -> int | None:
+    """The preview's watermark, a change id; anything else (a hand-edited form) is none."""
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+    return number if storable_id(number) else None
+
+
 def _json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return bounds.loads(text, where="update_data")  # InvalidInput past the bounds
     except ValueError as err:
         raise InvalidInput("The data is not valid JSON.",
                            {"update_data": f"Not JSON: {err}. Example: {{\"priority\": \"HIGH\"}}"}) from err

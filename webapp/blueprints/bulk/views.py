@@ -30,13 +30,13 @@ def _sm() -> StateManager:
 
 
 def _threshold() -> int:
-    return current_app.config.get("BULK_JOB_THRESHOLD", bulk_jobs.JOB_THRESHOLD)
+    return current_app.config["BULK_JOB_THRESHOLD"]
 
 
 @bp.get("/")
 @requires("operate")
 def index():
-    runner().recover()
+    # Side-effect free: abandoned jobs are resumed by the workers' bulk-jobs task, not here.
     return render_template("bulk/index.html", operations=bulk_jobs.recent(db.session))
 
 
@@ -55,7 +55,7 @@ def _form_context(selection: Selection, **extra: Any) -> dict[str, Any]:
     types = [workflows[t] for t in bulk_plans.types_of(db.session, ids) if t in workflows]
     return {"selection": selection, "count": len(ids), "workflows": types,
             "large": len(ids) > _threshold(), "actions": ACTIONS, "form": request.form,
-            "chunk": current_app.config.get("BULK_JOB_CHUNK", bulk_jobs.JOB_CHUNK), **extra}
+            "chunk": current_app.config["BULK_JOB_CHUNK"], **extra}
 
 
 @bp.post("/preview")

@@ -9,7 +9,7 @@ from webapp.core.base.errors import InvalidInput
 from webapp.core.events import notifications
 from webapp.extensions import db
 from webapp.htmx import is_htmx
-from webapp.permissions import requires
+from webapp.permissions import can, requires
 
 PAGE = 30
 
@@ -31,8 +31,11 @@ def _unread() -> int:
 def index():
     before = _before()
     items = notifications.feed(db.session, before, PAGE + 1)
-    context = {"items": items[:PAGE], "older": items[PAGE - 1].id if len(items) > PAGE else None,
-               "seen_id": current_user.notifications_seen_id}
+    shown = items[:PAGE]
+    links = {n_id: [link for s in about if (link := _link(s))]
+             for n_id, about in notifications.subjects(db.session, shown).items()}
+    context = {"items": shown, "older": items[PAGE - 1].id if len(items) > PAGE else None,
+               "seen_id": current_user.notifications_seen_id, "links": links}
     template = "events/_feed.html" if is_htmx() else "events/index.html"
     return render_template(template, **context)
 
@@ -51,6 +54,18 @@ def mark_seen():
     if is_htmx():
         return render_template("events/_bell.html")
     return redirect(url_for("events.index"))
+
+
+def _link(subject: notifications.Subject) -> tuple[str, str] | None:
+    """(words, URL) of a notification's subject; None for a page this user may not open."""
+    if subject.kind == "entity":
+        return "the entity", url_for("entities.show", entity_id=subject.key)
+    if subject.kind == "sweep_run":  # the runs list, starting at this run
+        return (f"sweep run #{subject.key}", url_for("sweeps.index", before=int(subject.key) + 1,
+                                                     _anchor=f"run-{subject.key}"))
+    if subject.kind == "bulk" and can("operate"):
+        return "the bulk operation", url_for("bulk.show", cid=subject.key)
+    return None
 
 
 def _before() -> int | None:

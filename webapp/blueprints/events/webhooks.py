@@ -1,7 +1,9 @@
-"""Webhook subscriptions and their delivery log: admins only (URLs and secrets are sensitive)."""
+"""Webhook subscriptions, a test send, the delivery log and what each delivery sent: admins
+only (URLs, secrets and payloads are sensitive). Receivers must be public addresses unless
+the deployment allows private ones (config WEBHOOK_ALLOW_PRIVATE)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from webapp.blueprints.events import bp
 from webapp.core.base.errors import InvalidInput
@@ -12,7 +14,7 @@ from webapp.models import WebhookDelivery
 from webapp.permissions import requires
 from webapp.web_context import current_actor, now
 
-#: The only admin-only capability of the role table (CONTRACT.md §4).
+#: Webhooks belong to whoever manages users and tokens (CONTRACT.md §4: admins).
 ADMIN = "manage_users"
 STATES = ("pending", "delivered", "dead")
 PAGE = 50
@@ -35,11 +37,26 @@ def _webhooks_page(status: int = 200, **extra):
 def create_webhook():
     url, types = request.form.get("url", ""), request.form.getlist("event_types")
     try:
-        sub, secret = webhooks.create_subscription(db.session, current_actor(), url, types, now())
+        sub, secret = webhooks.create_subscription(db.session, current_actor(), url, types, now(),
+                                                   _allow_private())
     except InvalidInput as err:
         return _webhooks_page(400, errors=err.fields, form={"url": url, "event_types": types})
     # The secret is shown once, on this page, never in a (readable) session cookie.
     return _webhooks_page(201, created=sub, secret=secret)
+
+
+@bp.post("/webhooks/<int:sub_id>/test")
+@requires(ADMIN)
+def test_webhook(sub_id: int):
+    """Send a signed test event now and show the answer with exactly what was sent."""
+    sent = webhooks.send_test(db.session, current_actor(), sub_id, now(), _allow_private())
+    if is_htmx():
+        return render_template("events/_test_result.html", sent=sent)
+    return _webhooks_page(tested=sent)
+
+
+def _allow_private() -> bool:
+    return current_app.config["WEBHOOK_ALLOW_PRIVATE"]
 
 
 @bp.post("/webhooks/<int:sub_id>/active")
@@ -70,6 +87,14 @@ def deliveries():
     older = rows[PAGE - 1][0].id if len(rows) > PAGE else None
     return render_template("events/deliveries.html", rows=rows[:PAGE], state=state, older=older,
                            states=STATES)
+
+
+@bp.get("/deliveries/<int:delivery_id>")
+@requires(ADMIN)
+def delivery(delivery_id: int):
+    """One delivery and the request it sends: the exact body and headers."""
+    found, sent = webhooks.sent_request(db.session, delivery_id)
+    return render_template("events/delivery.html", d=found, sent=sent)
 
 
 @bp.post("/deliveries/<int:delivery_id>/retry")

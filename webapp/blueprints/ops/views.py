@@ -1,16 +1,18 @@
 """Operations endpoints: liveness, readiness, Prometheus metrics."""
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
 from webapp import metrics as app_metrics
 from webapp.extensions import db, limiter
 from webapp.permissions import PUBLIC, requires
+from webapp.security import bearer_token
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -41,9 +43,18 @@ def readyz():
 
 
 @bp.get("/metrics")
-@requires(PUBLIC)
+@requires(PUBLIC)  # no user: the scraper's credential is the metrics token
 @limiter.exempt
 def metrics():
+    """Entity counts by type and status are not for everyone: a scraper sends
+    ``Authorization: Bearer $STATEKEEPER_METRICS_TOKEN``; with no token set there is no
+    /metrics at all (404, as for any unknown page)."""
+    expected = current_app.config["METRICS_TOKEN"]
+    if not expected:
+        abort(404)
+    if not hmac.compare_digest((bearer_token() or "").encode(), expected.encode()):
+        return Response("/metrics needs Authorization: Bearer <STATEKEEPER_METRICS_TOKEN>.\n",
+                        401, {"WWW-Authenticate": 'Bearer realm="metrics"'}, mimetype="text/plain")
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
 
 
@@ -81,7 +92,7 @@ def _check_database() -> str:
 
 
 def _check_redis() -> str:
-    url = current_app.config.get("REDIS_URL")
+    url = current_app.config["REDIS_URL"]
     if not url:
         return "not configured"
     import redis

@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from webapp.blueprints.settings import bp
 from webapp.blueprints.settings.forms import groups, settings_form, submitted_values
 from webapp.core.base.errors import InvalidInput
+from webapp.core.base.words import label
 from webapp.core.changes.manager import StateManager
 from webapp.core.settings import configuration
 from webapp.core.sweeps import sweep
@@ -18,11 +19,16 @@ def _store():
     return StateManager.get_instance().settings
 
 
+def _registry():
+    """The settings in force: the generic ones and those the workflows declare."""
+    return _store().registry(db.session)
+
+
 @bp.get("/")
 @requires("view")
 def index():
-    form = settings_form(_store().all(db.session))
-    return render_template("settings/index.html", form=form, groups=groups(),
+    form = settings_form(_registry(), _store().all(db.session))
+    return render_template("settings/index.html", form=form, groups=groups(_registry()),
                            history=configuration.history(db.session, limit=50))
 
 
@@ -30,20 +36,20 @@ def index():
 @requires("configure")
 def validate():
     """Inline validation: the whole form is checked, errors come back in place."""
-    form = settings_form(_store().all(db.session), request.form)
+    form = settings_form(_registry(), _store().all(db.session), request.form)
     _check(form)
-    return render_template("settings/_errors.html", form=form, groups=groups())
+    return render_template("settings/_errors.html", form=form, groups=groups(_registry()))
 
 
 @bp.post("/")
 @requires("configure")
 def save():
-    form = settings_form(_store().all(db.session), request.form)
+    form = settings_form(_registry(), _store().all(db.session), request.form)
     if not _check(form):
-        return render_template("settings/index.html", form=form, groups=groups(),
+        return render_template("settings/index.html", form=form, groups=groups(_registry()),
                                history=configuration.history(db.session, limit=50)), 400
     changed = configuration.update(db.session, _store(), current_actor(),
-                                   submitted_values(form), now())
+                                   submitted_values(form, _registry()), now())
     flash(_summary(changed) if changed else "Nothing changed.", "success" if changed else "info")
     return redirect(url_for("settings.index"))
 
@@ -65,7 +71,7 @@ def _check(form) -> bool:
     if not form.validate():
         return False
     try:
-        _store().validate(db.session, submitted_values(form))
+        _store().validate(db.session, submitted_values(form, _registry()))
     except InvalidInput as err:
         for key, message in err.fields.items():
             if hasattr(form, key):
@@ -75,7 +81,7 @@ def _check(form) -> bool:
 
 
 def _summary(changed: dict) -> str:
-    parts = [f"{k.replace('_', ' ')}: {old} → {new}" for k, (old, new) in changed.items()]
+    parts = [f"{label(k)}: {old} → {new}" for k, (old, new) in changed.items()]
     return "Saved. " + "; ".join(parts)
 
 
@@ -84,29 +90,32 @@ def _summary(changed: dict) -> str:
 @requires("configure")
 def preview():
     """What the next sweep would do with the values in the form, beside today's values."""
-    form = settings_form(_store().all(db.session), request.form)
+    form = settings_form(_registry(), _store().all(db.session), request.form)
     if not _check(form):
         return render_template("settings/_impact.html", invalid=True)
     sm = StateManager.get_instance()
     current = _store().all(db.session)
-    proposed = {k: v for k, v in submitted_values(form).items() if current.get(k) != v}
+    proposed = {k: v for k, v in submitted_values(form, _registry()).items() if current.get(k) != v}
     at = now()
     # Today's figures only as a rough comparison (counts, no rule checks); the proposal exactly,
     # with the sweep's own dry-run code, so the preview matches what the sweep will do.
     before = sweep.forecast(db.session, sm, at, exact=False).by_type
     after = sweep.forecast(db.session, sm, at, settings_override=proposed).by_type
     return render_template("settings/_impact.html", invalid=False, proposed=proposed,
-                           rows=_impact_rows(before, after, {**current, **proposed}))
+                           rows=_impact_rows(before, after, {**current, **proposed},
+                                             sm.workflows.all(db.session)))
 
 
-def _impact_rows(before: dict, after: dict, values: dict) -> list[dict]:
+def _impact_rows(before: dict, after: dict, values: dict, workflows: dict) -> list[dict]:
     rows = []
     for type_ in sorted(before.keys() | after.keys()):
         b, a = before.get(type_, {}), after.get(type_, {})
-        rows.append({"type": type_, "grace": values.get(f"{type_}_grace_period"),
-                     "warning": values.get(f"{type_}_warning_period"),
+        sweep = workflows[type_].sweep
+        grace = values.get(sweep.grace_setting) if sweep else None
+        rows.append({"type": type_, "grace": grace,
+                     "warning": values.get(sweep.warning_setting) if sweep else None,
                      "inactivate": a.get("inactivate", 0), "warn": a.get("warn", 0),
                      "inactivate_before": b.get("inactivate", 0), "warn_before": b.get("warn", 0),
                      "refused": a.get("refused", 0),
-                     "quiet_days": values.get(f"{type_}_grace_period")})
+                     "quiet_days": grace})
     return rows

@@ -49,7 +49,7 @@ def _status() -> dict:
 
 
 @bp.get("/preview")
-@requires("operate")
+@requires("view")  # a dry run changes nothing: every role may see it, as in the API
 def preview():
     """A dry run at this moment: what "run now" would do, with the button to do it."""
     report = sweep(db.session, _sm(), now(), dry_run=True)
@@ -86,6 +86,6 @@ def forecast():
 def _whole(value: str | None, name: str) -> int | None:
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:  # not "²", not 10**20
         raise InvalidInput(f"{name} must be a whole number.", {name: "a whole number"})
     return int(value)

@@ -3,15 +3,17 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from webapp.core.base.words import label
 from webapp.models import ROLES
 
 #: value -> label (the dict shorthand; tuples are deprecated in WTForms 3.3).
-ROLE_CHOICES = {role: role.replace("_", " ") for role in ROLES}
+ROLE_CHOICES = {role: label(role) for role in ROLES}
 
 
 class CreateUserForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)],
-                           render_kw={"autocomplete": "off"})
+    # Which names are accepted is the core's rule (accounts.USERNAME): its message shows here.
+    username = StringField("Username", validators=[DataRequired()],
+                           render_kw={"autocomplete": "off", "maxlength": 80})
     role = SelectField("Role", choices=ROLE_CHOICES, default="support")
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
                              render_kw={"autocomplete": "new-password"})

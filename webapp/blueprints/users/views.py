@@ -16,6 +16,7 @@ from webapp.blueprints.users.forms import (
     TokenForm,
 )
 from webapp.core.base.errors import InvalidInput
+from webapp.core.base.words import label
 from webapp.core.users import admin as user_admin
 from webapp.extensions import db
 from webapp.htmx import is_htmx
@@ -40,7 +41,7 @@ def create():
         db.session, current_actor(), form.username.data, form.role.data, form.password.data, now()))
     if not user:
         return _index_page(form, 400)
-    flash(f"Created {user.role.replace('_', ' ')} {user.username}.", "success")
+    flash(f"Created {label(user.role)} {user.username}.", "success")
     return redirect(url_for("users.show", user_id=user.id))
 
 
@@ -58,7 +59,7 @@ def change_role(user_id: int):
         db.session, current_actor(), user_id, form.role.data, now()))
     if not user:
         return _user_page(user_id, 400, role_form=form)
-    flash(f"{user.username} is now {user.role.replace('_', ' ')}.", "success")
+    flash(f"{user.username} is now {label(user.role)}.", "success")
     return redirect(url_for("users.show", user_id=user_id))
 
 

@@ -14,16 +14,17 @@ from flask import flash, redirect, render_template, request, url_for
 from webapp import htmx
 from webapp.blueprints.workflows import bp, forms, words
 from webapp.blueprints.workflows.views import cascade_context, manager, page_context, workflow
+from webapp.core.base.capabilities import roles_with
 from webapp.core.base.errors import ConcurrencyConflict, NotFound
 from webapp.core.workflows import editing as edit
 from webapp.core.workflows.definition import Cascade, RuleSpec, Transition, Workflow, to_document
-from webapp.core.workflows.rules import RULE_KINDS
+from webapp.core.workflows.rules import RULE_KINDS, field_problems
 from webapp.extensions import db
-from webapp.permissions import CAPABILITIES, requires
+from webapp.permissions import requires
 from webapp.web_context import current_actor, now
 
 #: Roles a transition may be narrowed to: only those who may change statuses at all.
-OPERATOR_ROLES = sorted(CAPABILITIES["operate"])
+OPERATOR_ROLES = sorted(roles_with("operate"))
 
 
 @dataclass
@@ -51,12 +52,13 @@ def transition(entity_type: str, name: str):
     move, version = _move(wf, name), edit.definition_row(db.session, entity_type).version
     if request.args.get("add") in RULE_KINDS:
         kind = request.args["add"]
-        return _editor(wf, name, opened=("add", kind), form=forms.rule_form(kind, version=version))
+        return _editor(wf, name, opened=("add", kind),
+                       form=forms.rule_form(kind, version=version, fields=wf.fields))
     index = request.args.get("edit", type=int)
     if index is not None and 0 <= index < len(move.rules):
         spec = move.rules[index]
         return _editor(wf, name, opened=("edit", index),
-                       form=forms.rule_form(spec.kind, spec, version))
+                       form=forms.rule_form(spec.kind, spec, version, fields=wf.fields))
     return _editor(wf, name)
 
 
@@ -101,7 +103,7 @@ def transition_options(entity_type: str, name: str):
 def add_rule(entity_type: str, name: str):
     wf = workflow(entity_type)
     _move(wf, name)
-    form = forms.rule_form(request.form.get("kind"), formdata=request.form)
+    form = forms.rule_form(request.form.get("kind"), formdata=request.form, fields=wf.fields)
     return _submit_rule(wf, name, form, ("add", form.kind_name))
 
 
@@ -112,7 +114,8 @@ def edit_rule(entity_type: str, name: str, index: int):
     move = _move(wf, name)
     if not 0 <= index < len(move.rules):
         raise NotFound(f"Transition {name!r} has no rule number {index + 1}; reload the page.")
-    form = forms.rule_form(move.rules[index].kind, formdata=request.form)
+    form = forms.rule_form(move.rules[index].kind, move.rules[index], formdata=request.form,
+                           fields=wf.fields)
     return _submit_rule(wf, name, form, ("edit", index))
 
 
@@ -131,12 +134,13 @@ def _submit_rule(wf: Workflow, name: str, form: forms.RuleForm, opened: tuple[An
 
 
 def _valid_rule(wf: Workflow, form: forms.RuleForm) -> RuleSpec | None:
-    """The form's rule when its fields and the kind's own checks accept it; otherwise the
-    errors are on the form's fields."""
+    """The form's rule when its fields, the kind's own checks and the type's declared fields
+    accept it; otherwise the errors are on the form's fields."""
     if not form.validate():
         return None
     spec = forms.rule_spec(form)
-    problems = edit.rule_problems(spec, wf.entity_type, manager().workflows.all(db.session))
+    problems = (edit.rule_problems(spec, wf.entity_type, manager().workflows.all(db.session))
+                or field_problems(spec, wf.fields))
     for param, message in problems.items():
         field = form.field_for(param)
         field.errors = [*field.errors, _sentence(message)]

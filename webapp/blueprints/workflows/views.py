@@ -13,7 +13,7 @@ from webapp.blueprints.workflows.diagram import layout
 from webapp.core.base.errors import InvalidInput, NotFound
 from webapp.core.changes.manager import StateManager
 from webapp.core.workflows import editing as edit
-from webapp.core.workflows import registry
+from webapp.core.workflows import registry, schema
 from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.models import WorkflowDefinition
@@ -90,17 +90,27 @@ def export(entity_type: str):
 @bp.route("/import", methods=["GET", "POST"])
 @requires("edit_workflows")
 def import_file():
-    form, problems = forms.ImportForm(), []
+    """Check the file, then import it. When its new fields would refuse values that stored
+    entities hold, the page reports them first and imports only on "Import anyway" (nothing
+    stored is rewritten: the old values stay readable, and flagged on each entity's page)."""
+    form, problems, impacts = forms.ImportForm(), [], []
     if request.method == "POST" and form.validate():
+        raw = form.text()
         try:
-            types = edit.import_file(db.session, manager().workflows, form.file.data.read(),
-                                     current_actor(), now())
-        except edit.WorkflowInvalid as err:
+            # A document sent back by "Import anyway" was reported on already.
+            if not form.document.data:
+                impacts = edit.import_impact(db.session, manager().workflows.all(db.session), raw)
+            if impacts:
+                form.document.data = raw.decode("utf-8-sig")
+            else:
+                types = edit.import_file(db.session, manager().workflows, raw, current_actor(),
+                                         now())
+                flash(f"Imported the workflow for {', '.join(types)}; the change is in the "
+                      "audit log.", "success")
+                one = url_for(".show", entity_type=types[0])
+                return redirect(one if len(types) == 1 else url_for(".index"))
+        except (edit.WorkflowInvalid, schema.DocumentInvalid) as err:
             problems = err.problems
-        else:
-            flash(f"Imported the workflow for {', '.join(types)}; the change is in the audit log.",
-                  "success")
-            one = url_for(".show", entity_type=types[0])
-            return redirect(one if len(types) == 1 else url_for(".index"))
     status = 422 if problems or form.errors else 200
-    return render_template("workflows/import.html", form=form, problems=problems), status
+    return render_template("workflows/import.html", form=form, problems=problems,
+                           impacts=impacts), status

@@ -4,8 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from webapp.core.base.words import label, plural, pluralize
 from webapp.core.workflows.definition import Cascade, Derivation, RuleSpec, SweepSpec, Workflow
-from webapp.core.workflows.rules import RULE_KINDS, plural
+from webapp.core.workflows.rules import RULE_KINDS
 
 OPERATORS = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is not one of",
              "gt": "is more than", "gte": "is at least", "lt": "is less than",
@@ -18,11 +19,6 @@ def either(items: Sequence[str], word: str = "or") -> str:
     if len(items) < 2:
         return "".join(items)
     return f"{', '.join(items[:-1])} {word} {items[-1]}"
-
-
-def noun(entity_type: str, n: int = 2) -> str:
-    """``properties`` (n != 1) or ``property``: the type as a word."""
-    return plural(n, entity_type).split(" ", 1)[1]
 
 
 def rule(spec: RuleSpec, settings: Mapping[str, Any]) -> str:
@@ -46,8 +42,8 @@ def _min_age(p: dict[str, Any], _s: Mapping[str, Any]) -> str:
 
 def _no_related(p: dict[str, Any], _s: Mapping[str, Any]) -> str:
     path = p["path"]
-    via = f" (through its {' and '.join(noun(t) for t in path[:-1])})" if len(path) > 1 else ""
-    return f"Not while any of its {noun(path[-1])}{via} is {either(p['states'])}."
+    via = f" (through its {' and '.join(pluralize(t) for t in path[:-1])})" if len(path) > 1 else ""
+    return f"Not while any of its {pluralize(path[-1])}{via} is {either(p['states'])}."
 
 
 def _required(p: dict[str, Any], _s: Mapping[str, Any]) -> str:
@@ -68,22 +64,28 @@ def _cutoff(p: dict[str, Any], s: Mapping[str, Any]) -> str:
             f"(setting {p['setting']}).")
 
 
+def _geofence(p: dict[str, Any], s: Mapping[str, Any]) -> str:
+    meters = s.get(p["meters_setting"])
+    return (f"Only when data.{p['field']} is within {meters if meters is not None else '?'} m "
+            f"of data.{p['center_field']} (setting {p['meters_setting']}).")
+
+
 _SAYINGS = {"min_age": _min_age, "no_related_in_states": _no_related,
             "required_fields": _required, "field_condition": _condition,
-            "comment_required": _comment, "cutoff_day": _cutoff}
+            "comment_required": _comment, "cutoff_day": _cutoff, "geofence": _geofence}
 
 
 def cascade(wf: Workflow, c: Cascade) -> str:
-    via = f" (through its {' and '.join(noun(t) for t in c.path[:-1])})" if len(c.path) > 1 else ""
-    return (f"When a {noun(wf.entity_type, 1)} enters {c.on_enter}, its {noun(c.path[-1])}{via} "
+    via = f" (through its {' and '.join(pluralize(t) for t in c.path[:-1])})" if len(c.path) > 1 else ""
+    return (f"When a {label(wf.entity_type)} enters {c.on_enter}, its {pluralize(c.path[-1])}{via} "
             f"that are {either(c.from_states)} move to {c.to}.")
 
 
 def derived(wf: Workflow, d: Derivation, settings: Mapping[str, Any]) -> str:
-    steps = [f"{to} when at most {_amount(n, settings)} {noun(d.child_type)} are "
+    steps = [f"{to} when at most {_amount(n, settings)} {pluralize(d.child_type)} are "
              f"{either(d.count_states)}" for n, to in d.thresholds]
-    return (f"A {noun(wf.entity_type, 1)} that is {either(d.applies_in)} becomes "
-            f"{either(steps, 'or else')}; counted each time one of its {noun(d.child_type)} "
+    return (f"A {label(wf.entity_type)} that is {either(d.applies_in)} becomes "
+            f"{either(steps, 'or else')}; counted each time one of its {pluralize(d.child_type)} "
             f"becomes {either(d.trigger_states)}.")
 
 
@@ -95,8 +97,8 @@ def _amount(n: int | str, settings: Mapping[str, Any]) -> str:
 
 def sweep(wf: Workflow, s: SweepSpec, settings: Mapping[str, Any]) -> str:
     name = wf.entity_type
-    grace, warn = f"{name}_grace_period", f"{name}_warning_period"
+    grace, warn = s.grace_setting, s.warning_setting
     back = f"; recording activity brings it back to {s.reactivate_to}" if s.reactivate_to else ""
-    return (f"A {noun(name, 1)} that is {either(s.from_states)} with no activity for "
+    return (f"A {label(name)} that is {either(s.from_states)} with no activity for "
             f"{settings.get(grace, '?')} days (setting {grace}) moves to {s.inactive_state}, "
             f"after a warning at {settings.get(warn, '?')} days (setting {warn}){back}.")

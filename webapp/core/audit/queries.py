@@ -1,8 +1,7 @@
 """Reading the audit log: filters, keyset pages (newest first) and CSV rows for export."""
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +18,6 @@ FILTER_MAX = 100
 CSV_COLUMNS = ("id", "created_at", "actor", "ip", "event_type", "object_type", "object_id",
                "correlation_id", "risk", "message", "diff", "hash")
 _TIME_HINT = "Use an ISO 8601 time, e.g. 2026-01-31T12:00:00Z."
-#: Spreadsheets run cells starting with these as formulas: exported text must not.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -139,8 +136,9 @@ def to_dict(e: AuditEntry) -> dict[str, Any]:
     }
 
 
-def csv_rows(session: Session, f: AuditFilters, batch: int = 2000) -> Iterator[list[str]]:
-    """The header, then every matching entry newest first, read in keyset batches.
+def csv_rows(session: Session, f: AuditFilters, batch: int = 2000) -> Iterator[Sequence[Any]]:
+    """The header, then every matching entry newest first, read in keyset batches; written
+    out by ``base.csvfile``, which guards the cells.
 
     Plain column tuples, not ORM objects: an export of a large log stays fast and small.
     """
@@ -152,24 +150,10 @@ def csv_rows(session: Session, f: AuditFilters, batch: int = 2000) -> Iterator[l
         if last_id is not None:
             stmt = stmt.where(AuditEntry.id < last_id)
         rows = session.execute(stmt.order_by(AuditEntry.id.desc()).limit(batch)).all()
-        for row in rows:
-            yield [_cell(_csv_value(v)) for v in row]
+        yield from rows
         if len(rows) < batch:
             return
         last_id = rows[-1][0]
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return value
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def event_types(session: Session, limit: int = 100) -> list[str]:

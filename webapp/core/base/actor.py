@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from webapp.core.base.capabilities import role_may
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -11,6 +13,10 @@ class Actor:
     role: str
     ip: str | None = None
     user_agent: str | None = None
+
+    def may(self, capability: str) -> bool:
+        """Whether the actor's role holds ``capability`` in the one table (CONTRACT.md §4)."""
+        return role_may(self.role, capability)
 
 
 SYSTEM = Actor("system", "admin")

@@ -71,3 +71,9 @@ class RuleViolation(InvalidTransition):
     """The move exists but a business rule refuses it."""
 
     code = "rule_violation"
+
+
+class CascadeLoop(InvalidTransition):
+    """The follow-ups of a change (cascades and derived statuses) never settle: they loop, or
+    outrun the wave budget. The whole command is refused, so nothing of it is written: a
+    partial cascade would leave relatives half-moved with no error to say so."""

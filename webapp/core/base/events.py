@@ -1,8 +1,12 @@
-"""Events: past-tense facts written to the outbox with the change, and in-process subscribers.
+"""Events: past-tense facts (StatusChanged, EntityCreated, ...) and the in-process bus.
 
-Commands are imperative (Transition, BulkTransition, RunSweep); events are past tense
-(StatusChanged, EntityCreated, EntityWarned). Follow-ups are wired in ``SUBSCRIPTIONS``-style
-tables (the StateManager's callback registry), never in scattered receivers.
+Each event is written to the outbox in the same transaction as the change it reports. Then it
+reaches subscribers two ways, both registered on the StateManager: ``on_commit`` callbacks run
+in the committing process right after the commit (not durable), and ``on_delivery`` callbacks
+run when the outbox is delivered (at least once; events/delivery.py). Commands are the
+StateManager's methods (``transition``, ``create_entity``, ...) and the bulk and sweep
+functions, not classes. Other packages name their own events beside their code
+(``SweepCompleted`` in sweeps/runs.py, the webhook events in events/webhooks.py).
 """
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ STATUS_CHANGED = "StatusChanged"
 ENTITY_CREATED = "EntityCreated"
 ENTITY_UPDATED = "EntityUpdated"
 ENTITY_WARNED = "EntityWarned"
-ACTIVITY_RECORDED = "ActivityRecorded"
 
 Callback = Callable[[dict[str, Any]], None]
 

@@ -52,7 +52,7 @@ def decode_position(cursor: str | None, keys: Container[str]) -> Position | None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         position = _parse(raw, keys)
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput(*_BAD) from exc
     if position.direction not in ("next", "prev"):
         raise InvalidInput(*_BAD)

@@ -6,8 +6,11 @@ resume exactly where it stopped. All or nothing across a whole job is not offere
 hold the database's write lock (SQLite) or row locks (PostgreSQL) for minutes, blocking every
 other writer; the preview shows the failures beforehand instead, and failing items are skipped.
 
-Only one process runs a job at a time: it holds a lease row (``bulk:<correlation id>``) that
-it renews after every chunk; a job whose lease ran out (its process died) may be resumed.
+Only one process runs a job at a time: it holds the job's lease (``bulk:<correlation id>``,
+``core.base.lease``), renewed inside every chunk's transaction. A job whose lease ran out (its
+process died or stalled) may be claimed and resumed by another process; the old holder's next
+renew then fails, its chunk is rolled back, and it stops with ``LeaseLost``, leaving the job
+(unfailed) to the new holder.
 """
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
+from webapp.core.base import lease
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import InvalidInput, NotFound, PermissionDenied
 from webapp.core.base.relations import chunked
@@ -28,7 +31,7 @@ from webapp.core.bulk import operations as bulk
 from webapp.core.bulk.operations import BulkRequest, BulkResult
 from webapp.core.bulk.plans import undo_targets
 from webapp.core.changes.manager import StateManager
-from webapp.models import BulkOperation, Lease, StatusChange
+from webapp.models import BulkOperation, StatusChange
 
 #: Selections larger than this run as a background job (the browser shows progress).
 JOB_THRESHOLD = 2000
@@ -43,7 +46,7 @@ LISTED = ("id", "correlation_id", "operation_type", "actor", "state", "total_ite
 def queue(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, cid: str,
           now: datetime | None = None) -> BulkOperation:
     """Record a job (state ``queued``); a runner picks it up with ``run_job``."""
-    req = bulk.check_request(req)
+    req = bulk.sealed_update(session, sm, bulk.check_request(req))
     if req.dry_run:
         raise InvalidInput("A dry run is not queued; ask for a preview.", {"dry_run": "Use false."})
     with write_transaction(session):
@@ -70,7 +73,11 @@ def request_of(op: BulkOperation) -> tuple[BulkRequest, Actor]:
 def run_job(session: Session, sm: StateManager, cid: str, holder: str,
             chunk_size: int = JOB_CHUNK,
             after_chunk: Callable[[BulkOperation], None] | None = None) -> BulkOperation | None:
-    """Run (or resume) a job to its end; None when another process holds it."""
+    """Run (or resume) a job to its end; None when another process holds it (or it is over).
+
+    Raises ``LeaseLost`` when another process took the job over (our lease had run out):
+    nothing of the chunk at hand is written and the job is left to its new holder.
+    """
     if not _claim(session, cid, holder, sm.clock()):
         return None
     op = get(session, cid)
@@ -78,20 +85,26 @@ def run_job(session: Session, sm: StateManager, cid: str, holder: str,
     try:
         for part in chunked(list(req.ids[op.processed_items:]), chunk_size):
             events = _run_chunk(session, sm, actor, req, cid, part, holder)
-            sm.bus.publish(events)
+            sm.committed.publish(events)
             if after_chunk:
                 after_chunk(get(session, cid))
-        return _finish(session, sm, cid)
+        return _finish(session, sm, cid, holder)
+    except lease.LeaseLost:
+        session.rollback()
+        raise
     except Exception as exc:
-        _fail(session, sm, cid, exc)
+        _fail(session, sm, cid, holder, exc)
         raise
 
 
 def _run_chunk(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, cid: str,
                part: Any, holder: str) -> list[dict[str, Any]]:
-    """One transaction: the chunk's changes, its audit record, the progress, the lease."""
+    """One transaction: the lease renewed first (LeaseLost, and nothing written, when it is no
+    longer ours; on PostgreSQL its row stays locked until the chunk commits, so nobody takes
+    the job over mid-chunk), then the chunk's changes, its audit record and the progress."""
     now = sm.clock()
     with write_transaction(session):
+        lease.keep(session, _lease_name(cid), holder, now, LEASE_TTL)
         op = get(session, cid)
         chunk = bulk.process_chunk(session, sm, actor, req, part, now, cid, write=True)
         partial = BulkResult(req.operation, False, total_items=len(part), audit_correlation_id=cid)
@@ -99,7 +112,6 @@ def _run_chunk(session: Session, sm: StateManager, actor: Actor, req: BulkReques
         number = op.processed_items // max(1, len(part)) + 1
         bulk.write_audit(session, actor, req, partial, cid, now, part=number)
         _progress(op, partial, len(part))
-        _renew(session, cid, holder, now)
     return chunk.events
 
 
@@ -118,13 +130,15 @@ def _progress(op: BulkOperation, partial: BulkResult, n: int) -> None:
     op.failed_items += partial.failed_items
 
 
-def _finish(session: Session, sm: StateManager, cid: str) -> BulkOperation:
+def _finish(session: Session, sm: StateManager, cid: str, holder: str) -> BulkOperation:
+    """Mark the job done and give its lease up, together: only while the lease is ours."""
     with write_transaction(session):
+        if not lease.release_within(session, _lease_name(cid), holder):
+            raise lease.LeaseLost(_lease_name(cid), holder)
         op = get(session, cid)
         op.result = final_result(session, op).to_dict() | {
             "rows": op.result.get("rows", []), "cascaded": op.result.get("cascaded", 0)}
         op.state, op.finished_at = "done", sm.clock()
-        _release(session, cid)
     return op
 
 
@@ -152,13 +166,16 @@ def final_result(session: Session, op: BulkOperation) -> BulkResult:
     return result
 
 
-def _fail(session: Session, sm: StateManager, cid: str, exc: Exception) -> None:
+def _fail(session: Session, sm: StateManager, cid: str, holder: str, exc: Exception) -> None:
+    """Mark the job failed and give its lease up -- unless another process took the job over
+    meanwhile: then the job is theirs to finish, not ours to fail."""
     session.rollback()
     with write_transaction(session):
+        if not lease.release_within(session, _lease_name(cid), holder):
+            return
         op = get(session, cid)
         op.state, op.finished_at = "failed", sm.clock()
         op.result = {**(op.result or {}), "error": f"{type(exc).__name__}: {exc}"[:500]}
-        _release(session, cid)
 
 
 # ------------------------------------------------------------------------------ leases
@@ -169,35 +186,12 @@ def _lease_name(cid: str) -> str:
 
 
 def _claim(session: Session, cid: str, holder: str, now: datetime) -> bool:
-    """Take the job's lease if it is free, expired or already ours; False otherwise."""
-    try:
-        with write_transaction(session):
-            op = session.scalar(select(BulkOperation).where(BulkOperation.correlation_id == cid))
-            if op is None or op.state not in ("queued", "running"):
-                return False
-            lease = session.get(Lease, _lease_name(cid), with_for_update=True)
-            if lease is not None and lease.holder != holder and lease.expires_at > now:
-                return False
-            if lease is None:
-                session.add(Lease(name=_lease_name(cid), holder=holder, expires_at=now + LEASE_TTL))
-            else:
-                lease.holder, lease.expires_at = holder, now + LEASE_TTL
-    except IntegrityError:  # another process inserted the lease first
-        session.rollback()
-        return False
-    return True
-
-
-def _renew(session: Session, cid: str, holder: str, now: datetime) -> None:
-    lease = session.get(Lease, _lease_name(cid))
-    if lease is not None:
-        lease.holder, lease.expires_at = holder, now + LEASE_TTL
-
-
-def _release(session: Session, cid: str) -> None:
-    lease = session.get(Lease, _lease_name(cid))
-    if lease is not None:
-        session.delete(lease)
+    """Take the job's lease if the job is still open and the lease free, expired or already
+    ours; False otherwise. The state check and the lease commit together."""
+    with write_transaction(session):
+        state = session.scalar(select(BulkOperation.state).where(BulkOperation.correlation_id == cid))
+        return state in ("queued", "running") and lease.acquire_within(
+            session, _lease_name(cid), holder, now, LEASE_TTL)
 
 
 def orphans(session: Session, now: datetime) -> list[str]:
@@ -205,9 +199,8 @@ def orphans(session: Session, now: datetime) -> list[str]:
     session.rollback()
     open_jobs = list(session.scalars(select(BulkOperation.correlation_id).where(
         BulkOperation.state.in_(("queued", "running")))))
-    leases = {lease.name: lease.expires_at for lease in session.scalars(
-        select(Lease).where(Lease.name.in_([_lease_name(c) for c in open_jobs])))}
-    return [c for c in open_jobs if leases.get(_lease_name(c), now) <= now]
+    held = lease.held(session, [_lease_name(c) for c in open_jobs], now)
+    return [c for c in open_jobs if _lease_name(c) not in held]
 
 
 # ------------------------------------------------------------------------------- reads
@@ -236,7 +229,7 @@ def result_of(op: BulkOperation) -> dict[str, Any]:
 def undo_request(session: Session, actor: Actor, cid: str, dry_run: bool,
                  comment: str | None = None, force: bool = False) -> BulkRequest:
     """The request that undoes operation ``cid`` (404 when it changed nothing)."""
-    if force and actor.role != "admin":
+    if force and not actor.may("force"):
         raise PermissionDenied("Only an admin may force an undo the workflow forbids.")
     ids = undo_targets(session, cid)
     if not ids:

@@ -25,10 +25,12 @@ from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ConcurrencyConflict, InvalidInput, storable_id
 from webapp.core.base.relations import chunked
 from webapp.core.base.transactions import write_transaction
+from webapp.core.base.words import plural
 from webapp.core.bulk import plans as bulk_plans
 from webapp.core.bulk.plans import ROWS_KEPT, Chunk, load_entities
 from webapp.core.changes import writer as changes
 from webapp.core.changes.manager import StateManager
+from webapp.core.fields.secrets import sensitive_names
 from webapp.models import BulkOperation, StatusChange
 
 OPERATIONS = ("transition", "assign", "update", "undo")
@@ -173,16 +175,32 @@ def check_request(req: BulkRequest) -> BulkRequest:
     return req
 
 
+def sealed_update(session: Session, sm: StateManager, req: BulkRequest) -> BulkRequest:
+    """The request with the values of sensitive fields in ``update_data`` sealed, so that the
+    operation's stored params and its audit record never hold them (CONTRACT §7); writing
+    opens them again to check them against each entity's fields."""
+    if not req.update_data:
+        return req
+    names = sensitive_names(wf.fields for wf in sm.workflows.all(session).values())
+    return replace(req, update_data=sm.keyring.seal_named(names, req.update_data))
+
+
 def check_limits(session: Session, sm: StateManager, req: BulkRequest) -> None:
-    """The ``property_bulk_operation_max`` setting caps the properties one request may change."""
-    cap = sm.settings.get(session, "property_bulk_operation_max")
-    if len(req.ids) <= cap:
-        return
-    n = bulk_plans.count_of_type(session, req.ids, "property")
-    if n > cap:
-        raise InvalidInput(f"This request names {n:,} properties; at most {cap:,} may be changed "
-                           f"at once (setting property_bulk_operation_max).",
-                           {"ids": f"At most {cap:,} properties per request."})
+    """A type whose workflow names a ``bulk_limit`` setting (the realestate pack's property:
+    ``property_bulk_operation_max``) is capped at that many entities per request; the
+    entities are counted only when the request names more ids than some cap."""
+    settings = sm.settings.all(session)
+    limits = {t: wf.bulk_limit for t, wf in sorted(sm.workflows.all(session).items())
+              if wf.bulk_limit in settings}
+    for entity_type, setting in limits.items():
+        cap = settings[setting]
+        if len(req.ids) <= cap:
+            continue
+        n = bulk_plans.count_of_type(session, req.ids, entity_type)
+        if n > cap:
+            raise InvalidInput(f"This request names {plural(n, entity_type)}; at most {cap:,} may "
+                               f"be changed at once (setting {setting}).",
+                               {"ids": f"At most {plural(cap, entity_type)} per request."})
 
 
 # --------------------------------------------------------------------------- running
@@ -192,12 +210,12 @@ def run(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, cid:
         now: datetime | None = None) -> BulkResult:
     """Validate every item and, unless a dry run, write them in one transaction."""
     now = now or sm.clock()
-    req = check_request(req)
+    req = sealed_update(session, sm, check_request(req))
     notes = _undo_notes(session, req)
     if req.dry_run:
         return _dry_run(session, sm, actor, req, now, notes)
     result, events = _written(session, sm, actor, req, cid, now, notes)
-    sm.bus.publish(events)
+    sm.committed.publish(events)
     if result.was_rolled_back:  # nothing changed, but the attempt is on record
         with write_transaction(session):
             write_audit(session, actor, req, result, cid, now)
@@ -286,7 +304,7 @@ def _apply(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, c
             _drop_stale(session, chunk, seen)
             continue
         chunk.events, chunk.cascaded = outcome.events, len(outcome.cascaded)
-        chunk.written = [(c.entity.id, c.meta["old_status"], c.new_status) for c in chunk.changes]
+        chunk.written = [(c.entity.id, c.old_status, c.new_status) for c in chunk.changes]
         return
     raise ConcurrencyConflict("The entities kept changing during the operation; try again.", None, 0)
 

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import InvalidInput
 from webapp.core.base.relations import chunked
+from webapp.core.base.words import label
 from webapp.core.changes import entities
 from webapp.core.changes import writer as changes
 from webapp.core.changes.history import undo_data
 from webapp.core.changes.writer import Change, EntityRow
+from webapp.core.fields.validation import Lookups
 from webapp.core.lists import listing, search
 from webapp.models import Entity, StatusChange
 
@@ -107,14 +109,14 @@ def _what(change: Change | None) -> str:
     if change is None:
         return "Nothing to change."
     if change.new_data is not None and change.new_status == change.entity.status:
-        keys = sorted({*change.meta.get("data", {}).get("before", {}),
-                       *change.meta.get("data", {}).get("after", {})})
+        diff = change.metadata.get("data", {})
+        keys = sorted({*diff.get("before", {}), *diff.get("after", {})})
         return f"Data: {', '.join(keys)}."
-    return f"{change.action.replace('_', ' ').capitalize()}."
+    return f"{label(change.action).capitalize()}."
 
 
 def _label(e: Entity) -> str:
-    return f"{e.type.replace('_', ' ').capitalize()} {e.name!r}"
+    return f"{label(e.type).capitalize()} {e.name!r}"
 
 
 def _by_type(group: Sequence[Entity]) -> dict[str, list[Entity]]:
@@ -152,31 +154,50 @@ def _data(session: Session, sm: StateManager, actor: Actor, req: BulkRequest,
           todo: list[Entity], now: datetime, failures: dict[int, list[str]]
           ) -> tuple[list[Change], list[int]]:
     patch = {"assignee": req.assignee} if req.operation == "assign" else req.update_data or {}
-    workflows = sm.workflows.all(session)
+    checker = _DataChecker(session, sm)
     planned, unchanged = [], []
     for e in todo:
         before = e.data or {}
-        after = entities.merge_patch(before, patch)
-        problem = _data_problem(workflows.get(e.type), after)
+        after, problem = checker.check(e, entities.merge_patch(before, patch))
         if problem:
             failures[e.id] = [problem]
         elif after == before:
             unchanged.append(e.id)
         else:
             planned.append(Change(e, e.status, req.operation, "bulk", req.comment, new_data=after,
-                                  meta={"data": entities.data_diff(before, after)}))
+                                  metadata={"data": entities.data_diff(before, after)}))
     return planned, unchanged
 
 
-def _data_problem(wf: Any, data: dict[str, Any]) -> str | None:
-    if wf is None:
-        return "Its type has no workflow any more."
-    try:
-        entities.check_data(wf, data)
-    except InvalidInput as err:
-        details = "; ".join(f"{k} {v}" for k, v in err.fields.items())
-        return f"{err.message} {details}".strip() if details else err.message
-    return None
+class _DataChecker:
+    """Checks new data of many entities against their types' fields, with one ``Lookups``
+    per type for the chunk (a person or a referenced entity is looked up once, and two
+    entities given one unique value clash)."""
+
+    def __init__(self, session: Session, sm: StateManager) -> None:
+        self.session, self.workflows, self.keyring = session, sm.workflows.all(session), sm.keyring
+        self.lookups: dict[str, Lookups] = {}
+
+    def check(self, e: Entity, data: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The data as stored, or why not: every bad field's sentence."""
+        wf = self.workflows.get(e.type)
+        if wf is None:
+            return data, "Its type has no workflow any more."
+        lookups = self.lookups.setdefault(e.type, Lookups(self.session, e.type))
+        try:
+            return entities.check_data(wf, data, lookups=lookups, creating=False,
+                                       before=e.data or {}, entity_id=e.id,
+                                       keyring=self.keyring), None
+        except InvalidInput as err:
+            return data, _sentences(err)
+
+
+def _sentences(err: InvalidInput) -> str:
+    """A failure's message: the declared fields' own sentences, else the message and details."""
+    if err.fields and all(key.startswith("data.") for key in err.fields):
+        return " ".join(err.fields.values())
+    details = "; ".join(f"{k} {v}" for k, v in err.fields.items())
+    return f"{err.message} {details}".strip() if details else err.message
 
 
 # ------------------------------------------------------------------------------ undo
@@ -192,6 +213,7 @@ def _undo(session: Session, sm: StateManager, actor: Actor, req: BulkRequest,
     last = dict(session.execute(select(StatusChange.entity_id, func.max(StatusChange.id)).where(
         StatusChange.entity_id.in_(ids)).group_by(StatusChange.entity_id)).all())
     reason = req.comment or f"Undo of bulk operation {req.undo_of}."
+    checker = _DataChecker(session, sm)
     planned: list[Change] = []
     for e in todo:
         row = ours.get(e.id)
@@ -200,7 +222,12 @@ def _undo(session: Session, sm: StateManager, actor: Actor, req: BulkRequest,
         elif last.get(e.id) != row.id:
             failures[e.id] = [f"{_label(e)} was changed since (now {e.status}); it was left as it is."]
         else:
-            planned.append(_undo_change(e, row, reason))
+            change = _undo_change(e, row, reason)
+            problem = _restorable(checker, change)
+            if problem:
+                failures[e.id] = [problem]
+            else:
+                planned.append(change)
     return _check_way_back(session, sm, actor, req, planned, now, failures), []
 
 
@@ -211,7 +238,21 @@ def _undo_change(e: Entity, row: StatusChange, reason: str) -> Change:
     if data != current:
         meta["data"] = entities.data_diff(current, data)
     return Change(e, row.old_status or e.status, "revert", "revert", reason,
-                  new_data=data if data != current else None, meta=meta)
+                  new_data=data if data != current else None, metadata=meta)
+
+
+def _restorable(checker: _DataChecker, change: Change) -> str | None:
+    """Why the data an undo restores cannot be stored under the type's fields as they are now
+    (None when it can; the change then carries the data as stored)."""
+    if change.new_data is None:
+        return None
+    e = change.entity
+    stored, problem = checker.check(e, change.new_data)  # type: ignore[arg-type]
+    if problem:
+        return f"{_label(e)} cannot be restored: {problem}"
+    change.new_data = stored
+    change.metadata["data"] = entities.data_diff(e.data or {}, stored)
+    return None
 
 
 def _check_way_back(session: Session, sm: StateManager, actor: Actor, req: BulkRequest,

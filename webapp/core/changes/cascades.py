@@ -2,27 +2,42 @@
 
 Follow-ups are computed in waves from the database *after* the previous wave was written, so
 counts (how many properties are still available) already include this command's changes.
+``Waves`` watches them: follow-ups that loop, or that are still going after ``MAX_WAVES``,
+refuse the whole command (``CascadeLoop``) rather than stop quietly with relatives half-moved.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from webapp.core.base.errors import CascadeLoop
 from webapp.core.base.relations import chunked, descendants
+from webapp.core.base.words import label, plural
 from webapp.core.changes.writer import Change, lock_entities
 from webapp.core.workflows.definition import Workflow
-from webapp.core.workflows.rules import plural
 from webapp.models import Entity
 
-MAX_WAVES = 6
+#: Waves one command may write, the change itself included. A legitimate cascade needs one
+#: wave per level of the hierarchy it walks down or up; far more than any pack has, and
+#: reaching it is an error (CascadeLoop), never a quiet stop.
+MAX_WAVES = 32
+
+
+class _Target(NamedTuple):
+    status: str
+    reason: str
+    #: The entities of the previous wave that set this follow-up off.
+    causes: list[int]
 
 
 def follow_ups(session: Session, workflows: dict[str, Workflow], wave: Sequence[Change],
                settings: dict[str, Any]) -> list[Change]:
-    """The changes that ``wave`` (already written) sets off: cascades, then derived statuses."""
+    """The changes that ``wave`` (already written) sets off: cascades, then derived statuses.
+
+    Each one's ``metadata["caused_by"]`` names the entities of ``wave`` that set it off."""
     planned: dict[int, Change] = {}
     for change in _cascades(session, workflows, wave):
         planned.setdefault(change.entity.id, change)
@@ -31,33 +46,81 @@ def follow_ups(session: Session, workflows: dict[str, Workflow], wave: Sequence[
     return list(planned.values())
 
 
+class Waves:
+    """The waves of one command, admitted one by one before each is written.
+
+    A follow-up that would put an entity back into a status it already entered during this
+    command is a loop: the workflows' cascades and derived statuses chase each other and would
+    never settle. Leaving it to a wave limit would write an arbitrary part of the loop."""
+
+    def __init__(self, budget: int = MAX_WAVES) -> None:
+        self.budget = budget
+        self._waves: list[dict[int, Change]] = []
+        self._entered: set[tuple[int, str]] = set()
+
+    def admit(self, wave: Sequence[Change]) -> None:
+        """Record ``wave`` (about to be written); raise CascadeLoop if it loops or is one too many."""
+        for c in wave:
+            if (c.entity.id, c.new_status) in self._entered:
+                raise CascadeLoop(f"The cascades loop: {_steps(self._chain(c))}; "
+                                  "the change was not made.")
+        if len(self._waves) == self.budget:
+            chain = self._chain(wave[0])
+            raise CascadeLoop(
+                f"The cascades of this change were still going after {self.budget} waves "
+                f"({_steps(chain[:1])} → … → {_steps(chain[-1:])}); the change was not made.")
+        self._waves.append({c.entity.id: c for c in wave})
+        self._entered.update((c.entity.id, c.new_status) for c in wave)
+
+    def _chain(self, last: Change) -> list[Change]:
+        """``last`` and the changes that led to it, back to where its entity entered the same
+        status before (the loop) or to the command's own change."""
+        chain = [last]
+        for wave in reversed(self._waves):
+            cause = next((wave[i] for i in chain[-1].metadata.get("caused_by", ()) if i in wave),
+                         None)
+            if cause is None:
+                break
+            chain.append(cause)
+            if (cause.entity.id, cause.new_status) == (last.entity.id, last.new_status):
+                break
+        return chain[::-1]
+
+
+def _steps(chain: Sequence[Change]) -> str:
+    return " → ".join(f"{label(c.entity.type)} {c.entity.name!r} {c.new_status}" for c in chain)
+
+
 def _moved(wave: Sequence[Change]) -> list[Change]:
-    return [c for c in wave if c.meta.get("old_status") != c.new_status]
+    return [c for c in wave if c.old_status != c.new_status]
 
 
 def _cascades(session: Session, workflows: dict[str, Workflow], wave: Sequence[Change]) -> list[Change]:
-    targets: dict[int, tuple[str, str]] = {}  # entity id -> (new status, reason)
+    targets: dict[int, _Target] = {}
     for c in _moved(wave):
         wf = workflows.get(c.entity.type)
         for rule in (wf.cascades if wf else ()):
             if rule.on_enter != c.new_status:
                 continue
             found = descendants(session, [c.entity.id], rule.path, rule.from_states)
-            reason = f"{c.entity.type.replace('_', ' ')} {c.entity.name!r} went {c.new_status}"
+            reason = f"{label(c.entity.type)} {c.entity.name!r} went {c.new_status}"
             for child_id, _status in found[c.entity.id]:
-                targets.setdefault(child_id, (rule.to, reason))
+                targets.setdefault(child_id, _Target(rule.to, reason, [c.entity.id]))
     return _plan(session, workflows, targets, trigger=wave)
 
 
 def _derived(session: Session, workflows: dict[str, Workflow], wave: Sequence[Change],
              settings: dict[str, Any]) -> list[Change]:
-    targets: dict[int, tuple[str, str]] = {}
+    targets: dict[int, _Target] = {}
     for wf in workflows.values():
         for d in wf.derived:
-            triggered = {c.entity.parent_id for c in _moved(wave)
-                         if c.entity.type == d.child_type and c.new_status in d.trigger_states
-                         and c.entity.parent_id is not None}
-            targets.update(_derive(session, wf, d, triggered, settings))
+            triggered: dict[int, list[int]] = {}  # parent id -> the children that moved
+            for c in _moved(wave):
+                if (c.entity.type == d.child_type and c.new_status in d.trigger_states
+                        and c.entity.parent_id is not None):
+                    triggered.setdefault(c.entity.parent_id, []).append(c.entity.id)
+            for pid, (status, reason) in _derive(session, wf, d, set(triggered), settings).items():
+                targets[pid] = _Target(status, reason, triggered[pid])
     return _plan(session, workflows, targets, trigger=wave)
 
 
@@ -88,19 +151,19 @@ def _threshold(thresholds: Sequence[tuple[int | str, str]], count: int,
     return None
 
 
-def _plan(session: Session, workflows: dict[str, Workflow], targets: dict[int, tuple[str, str]],
+def _plan(session: Session, workflows: dict[str, Workflow], targets: dict[int, _Target],
           trigger: Sequence[Change]) -> list[Change]:
     if not targets:
         return []
     entities = lock_entities(session, list(targets))
     correlated = {c.entity.id for c in trigger}
     changes = []
-    for eid, (status, reason) in targets.items():
+    for eid, (status, reason, causes) in targets.items():
         e = entities.get(eid)
         if e is None or e.status == status or eid in correlated:
             continue
         wf = workflows.get(e.type)
         move = wf.find(e.status, status) if wf else None
         changes.append(Change(e, status, move.name if move else "cascade", "cascade", reason,
-                              meta={"caused_by": sorted(correlated)[:20]}))
+                              metadata={"caused_by": sorted(causes)[:20]}))
     return changes

@@ -6,13 +6,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ConcurrencyConflict, InvalidInput, NotFound, storable_id
 from webapp.core.base.events import ENTITY_CREATED, outbox_row, outbox_table
 from webapp.core.changes.writer import Change
+from webapp.core.fields import validation
+from webapp.core.fields.secrets import Keyring
+from webapp.core.fields.validation import Lookups
 from webapp.core.workflows.definition import Workflow
 from webapp.core.workflows.registry import WorkflowRegistry
 from webapp.models import Entity, StatusChange
@@ -59,25 +62,41 @@ def check_name(name: Any) -> str:
     return name.strip()
 
 
-def check_data(wf: Workflow, data: Any) -> dict[str, Any]:
+def check_data(wf: Workflow, data: Any, *, lookups: Lookups, creating: bool,
+               before: dict[str, Any] | None = None, entity_id: int | None = None,
+               keyring: Keyring | None = None) -> dict[str, Any]:
+    """``data`` as stored: checked against the type's declared fields when it has any
+    (``fields.validation``: one sentence per bad value), else free-form plain JSON; either
+    way small enough to store and free of what PostgreSQL cannot hold.
+
+    ``before`` is the entity's stored data on an update. With a ``keyring``, sensitive values
+    are stored sealed (``fields.secrets``): sealed values in ``data`` (those a merge patch left
+    alone) and in ``before`` are opened for the checks, and the result is sealed again,
+    keeping the stored token of every value that did not change."""
     if not isinstance(data, dict):
         raise InvalidInput("data must be a JSON object.", {"data": "Send an object, e.g. {}."})
-    try:  # what the database will store: strict JSON (no NaN, no dates, no sets)
-        encoded = json.dumps(data, allow_nan=False)
+    if wf.fields:
+        sealing = keyring is not None
+        plain_before = keyring.unseal(wf.fields, before) if sealing and before else before
+        data = validation.validate(
+            wf.fields, keyring.unseal(wf.fields, data) if sealing else data, lookups=lookups,
+            creating=creating, before=plain_before, entity_id=entity_id)
+        if sealing:
+            data = keyring.seal(wf.fields, data, before)
+    _check_storable(data)
+    return data
+
+
+def _check_storable(data: dict[str, Any]) -> None:
+    try:  # what the database will store: strict JSON (no NaN, no dates, no sets) in UTF-8
+        encoded = json.dumps(data, allow_nan=False, ensure_ascii=False)
+        size = len(encoded.encode("utf-8"))  # a lone surrogate has no UTF-8: refused here
     except (TypeError, ValueError, RecursionError) as exc:
-        raise InvalidInput("data must be plain JSON.", {"data": str(exc)}) from exc
-    if len(encoded) > DATA_MAX_BYTES:
+        raise InvalidInput("data must be plain JSON.", {"data": str(exc)[:200]}) from exc
+    if size > DATA_MAX_BYTES:
         raise InvalidInput("data is too large.", {"data": f"Keep it under {DATA_MAX_BYTES // 1024} KB."})
     if "\\u0000" in encoded and _has_nul(data):  # PostgreSQL jsonb cannot hold it
         raise InvalidInput("data must not contain NUL characters.", {"data": "Remove \\u0000."})
-    errors = {}
-    for key, rule in wf.fields.items():
-        value = data.get(key)
-        if value is not None and "enum" in rule and value not in rule["enum"]:
-            errors[f"data.{key}"] = f"must be one of {', '.join(map(str, rule['enum']))}"
-    if errors:
-        raise InvalidInput("Some data fields are not valid.", errors)
-    return data
 
 
 def _has_nul(value: Any) -> bool:
@@ -89,7 +108,8 @@ def _has_nul(value: Any) -> bool:
 
 
 def create(session: Session, registry: WorkflowRegistry, actor: Actor, now: datetime, cid: str,
-           source: str, fields: dict[str, Any]) -> tuple[Entity, list[dict[str, Any]]]:
+           source: str, fields: dict[str, Any], keyring: Keyring
+           ) -> tuple[Entity, list[dict[str, Any]]]:
     unknown = set(fields) - {"type", "name", "status", "data", "parent_id", "last_activity_at"}
     if unknown:
         raise InvalidInput("Unknown fields.", {f: "not a field of an entity" for f in sorted(unknown)})
@@ -102,7 +122,8 @@ def create(session: Session, registry: WorkflowRegistry, actor: Actor, now: date
         raise InvalidInput("Invalid last_activity_at.", {"last_activity_at": "Use an ISO 8601 time."})
     entity = Entity(
         type=wf.entity_type, name=check_name(fields.get("name")), status=status,
-        data=check_data(wf, fields.get("data") or {}),
+        data=check_data(wf, fields.get("data") or {}, lookups=Lookups(session, wf.entity_type),
+                        creating=True, keyring=keyring),
         parent_id=_check_parent(session, wf, fields.get("parent_id")),
         last_activity_at=activity or now, status_changed_at=now, created_at=now, updated_at=now,
     )
@@ -163,19 +184,25 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def plan_update(wf: Workflow, e: Entity, version: Any, name: Any, data: Any, source: str) -> Change | None:
-    """The change a PATCH makes (None when it changes nothing)."""
+def plan_update(wf: Workflow, e: Entity, version: Any, name: Any, data: Any, source: str,
+                keyring: Keyring) -> Change | None:
+    """The change a PATCH makes (None when it changes nothing). ``e`` is attached to the
+    command's session, which the declared fields' lookups use."""
     if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidInput("version is required.", {"version": "Send the version you read."})
     if version != e.version:
         raise ConcurrencyConflict(f"{wf.label} {e.id} was changed since you read it.", version, e.version)
     new_name = check_name(name) if name is not None else e.name
-    new_data = check_data(wf, merge_patch(e.data or {}, data)) if data is not None else dict(e.data or {})
+    new_data = dict(e.data or {})
+    if data is not None:  # the whole result is checked: a patch may leave a required field empty
+        new_data = check_data(wf, merge_patch(new_data, data),
+                              lookups=Lookups(object_session(e), wf.entity_type), creating=False,
+                              before=e.data or {}, entity_id=e.id, keyring=keyring)
     if new_name == e.name and new_data == (e.data or {}):
         return None
-    return Change(e, e.status, "update", source, None, new_data=new_data,
-                  meta={"data": data_diff(e.data or {}, new_data), "name_after": new_name,
-                        **({"name": {"before": e.name, "after": new_name}} if new_name != e.name else {})})
+    renamed = {"name": {"before": e.name, "after": new_name}} if new_name != e.name else {}
+    return Change(e, e.status, "update", source, None, new_data=new_data, new_name=new_name,
+                  metadata={"data": data_diff(e.data or {}, new_data), **renamed})
 
 
 def data_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session
 
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import InvalidInput, InvalidTransition, NotFound, storable_id
-from webapp.core.changes.entities import data_diff, get
+from webapp.core.base.words import label
+from webapp.core.changes.entities import check_data, data_diff, get
 from webapp.core.changes.writer import Change
+from webapp.core.fields.secrets import Keyring
+from webapp.core.fields.validation import Lookups
 from webapp.core.workflows.definition import Workflow
 from webapp.models import Entity, StatusChange
 
@@ -81,19 +84,44 @@ def _replay(rows: list[StatusChange], at: datetime) -> tuple[str | None, dict[st
 
 
 def plan_revert(session: Session, wf: Workflow, entity: Entity, change_id: Any, at: datetime | None,
-                reason: str | None, force: bool, actor: Actor) -> Change:
-    """The change that undoes ``change_id`` or returns to the state at ``at``."""
+                reason: str | None, force: bool, actor: Actor, keyring: Keyring
+                ) -> Change:
+    """The change that undoes ``change_id`` or returns to the state at ``at``.
+
+    The data it restores is checked against the type's fields as they are now, like any
+    write: a value the fields no longer allow is refused (400 naming it), even when an admin
+    forces the revert. ``force`` overrides the workflow's way back (a decision about process),
+    not what data may hold; fix the value with an edit, then revert."""
     if not reason or not str(reason).strip():
         raise InvalidInput("Say why you revert.", {"reason": "A reason is required for a revert."})
-    if force and actor.role != "admin":
+    if force and not actor.may("force"):
         from webapp.core.base.errors import PermissionDenied
 
         raise PermissionDenied("Only an admin may force a revert the workflow forbids.")
     if (change_id is None) == (at is None):
         raise InvalidInput("Give either change_id or at.", {"change_id": "One of change_id or at."})
     if change_id is not None:
-        return _undo_change(session, entity, change_id, reason)
-    return _back_to(session, entity, _aware(at), reason)
+        change = _undo_change(session, entity, change_id, reason)
+    else:
+        change = _back_to(session, entity, _aware(at), reason)
+    return _checked(session, wf, change, keyring)
+
+
+def _checked(session: Session, wf: Workflow, change: Change, keyring: Keyring | None) -> Change:
+    """The revert with its restored data as stored, or InvalidInput naming the fields."""
+    e = change.entity
+    if change.new_data is None or change.new_data == (e.data or {}) or not wf.fields:
+        return change  # the data stays as it is (a rename or a status alone)
+    try:
+        stored = check_data(wf, change.new_data, lookups=Lookups(session, wf.entity_type),
+                            creating=False, before=e.data or {}, entity_id=e.id, keyring=keyring)
+    except InvalidInput as err:
+        raise InvalidInput(f"The restored data does not fit the {label(wf.entity_type)}'s "
+                           f"fields as they are now: {err.message}", err.fields) from err
+    if stored != change.new_data:
+        change.new_data = stored
+        change.metadata["data"] = data_diff(e.data or {}, stored)
+    return change
 
 
 def _undo_change(session: Session, entity: Entity, change_id: Any, reason: str) -> Change:
@@ -155,7 +183,7 @@ def _revert(entity: Entity, status: str, data: dict[str, Any], name: str, reason
     if data != current:
         meta["data"] = data_diff(current, data)
     if name != entity.name:
-        meta.update(name={"before": entity.name, "after": name}, name_after=name)
+        meta["name"] = {"before": entity.name, "after": name}
     rewrites = data != current or name != entity.name
-    return Change(entity, status, "revert", "revert", reason,
-                  new_data=data if rewrites else None, meta=meta)
+    return Change(entity, status, "revert", "revert", reason, new_data=data if rewrites else None,
+                  new_name=name if rewrites else None, metadata=meta)

@@ -20,10 +20,12 @@ from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ConcurrencyConflict
 from webapp.core.base.events import EventBus
 from webapp.core.base.transactions import write_transaction
+from webapp.core.base.words import label
 from webapp.core.changes import cascades, entities, history
 from webapp.core.changes import writer as changes
 from webapp.core.changes.planning import Plan, Validator, plan_moves, resolve_state
 from webapp.core.changes.writer import Change
+from webapp.core.fields.secrets import Keyring
 from webapp.core.lists import search
 from webapp.core.settings.store import SettingsStore
 from webapp.core.workflows.definition import Workflow
@@ -43,34 +45,59 @@ class Outcome:
 
 
 class StateManager:
-    _instance: ClassVar[StateManager | None] = None
-    _instance_lock: ClassVar[threading.Lock] = threading.Lock()
+    """One per app: built by the app factory with the app's clock and kept in
+    ``app.extensions``; ``get_instance()`` finds the current app's (see ``locate``), and code
+    outside any app (core tests, scripts) gets a process-wide one."""
 
-    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+    _fallback: ClassVar[StateManager | None] = None
+    _fallback_lock: ClassVar[threading.Lock] = threading.Lock()
+    #: How ``get_instance`` finds the current app's manager; the web layer sets it once
+    #: (webapp/extensions.py). None outside an app.
+    locate: ClassVar[Callable[[], StateManager | None]] = staticmethod(lambda: None)
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow,
+                 keyring: Keyring | None = None) -> None:
         self.clock = clock
+        self.keyring = keyring or Keyring.ephemeral()  # sensitive fields' keys (fields.secrets)
         self.workflows = WorkflowRegistry()
-        self.settings = SettingsStore()
-        self.bus = EventBus()
+        self.settings = SettingsStore(declared=self.workflows)
+        #: In-process subscribers, called right after each commit in the committing process
+        #: (fast; lost if the process dies between the commit and the call).
+        self.committed = EventBus()
+        #: Outbox subscribers, called by whichever process delivers the outbox (at least once,
+        #: also after a crash; ``event["idempotency_key"]`` tells repeats apart).
+        self.delivered = EventBus()
         self.vocabulary = search.Vocabulary()
         self._validators: dict[str, list[Validator]] = defaultdict(list)
 
     @classmethod
     def get_instance(cls) -> StateManager:
-        with cls._instance_lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
+        """The current app's manager, or the process's one outside any app."""
+        found = cls.locate()
+        if found is not None:
+            return found
+        with cls._fallback_lock:
+            if cls._fallback is None:
+                cls._fallback = cls()
+            return cls._fallback
 
     @classmethod
     def reset_instance(cls) -> None:
-        """Forget the process's instance (tests start each case from a clean one)."""
-        with cls._instance_lock:
-            cls._instance = None
+        """Forget the process's fallback instance (tests start each case from a clean one)."""
+        with cls._fallback_lock:
+            cls._fallback = None
 
     # -- registration ----------------------------------------------------------------------
-    def register_callback(self, entity_type: str, callback: Callable[[dict[str, Any]], None]) -> None:
-        """Call ``callback(event)`` after each committed change of that type ("*": all)."""
-        self.bus.subscribe(entity_type, callback)
+    def on_commit(self, entity_type: str, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``callback(event)`` in this process right after each committed change of that
+        type ("*": all). Not durable: use ``on_delivery`` for what must not be missed."""
+        self.committed.subscribe(entity_type, callback)
+
+    def on_delivery(self, entity_type: str, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``callback(event)`` when the outbox delivers an event of that type ("*": all,
+        including events without an entity such as SweepCompleted): at least once, in
+        whichever process delivers."""
+        self.delivered.subscribe(entity_type, callback)
 
     def register_validator(self, entity_type: str, validator: Validator) -> None:
         """An extra guard for every move of that type; returns a refusal sentence or None."""
@@ -107,12 +134,13 @@ class StateManager:
         """Create an entity (source ``import`` when a status or activity time is given)."""
         now, cid = self.clock(), correlation_id or _new_id()
         with write_transaction(session):
-            entity, events = entities.create(session, self.workflows, actor, now, cid, source, fields)
-            search.add_words(session, [entity.name])
+            entity, events = entities.create(session, self.workflows, actor, now, cid, source, fields,
+                                             keyring=self.keyring)
+            self.vocabulary.add(session, [entity.name])
             audit.write(session, [audit.AuditRecord(
                 actor, "entity.create", entity.type, str(entity.id), after=entities.snapshot(entity),
                 correlation_id=cid)], now)
-        self.bus.publish(events)
+        self.committed.publish(events)
         return entity
 
     def update_entity(self, session: Session, actor: Actor, entity_id: int, *, version: Any,
@@ -123,15 +151,15 @@ class StateManager:
             entity = changes.lock_entity(session, entity_id)
             before = entities.snapshot(entity)
             change = entities.plan_update(self.workflows.get(session, entity.type), entity,
-                                          version, name, data, source)
+                                          version, name, data, source, keyring=self.keyring)
             if change is None:
                 return entity  # nothing changed: nothing to record
             ids = changes.write(session, [change], actor, now, cid)
-            search.add_words(session, [entity.name])
+            self.vocabulary.add(session, [entity.name])
             audit.write(session, [audit.AuditRecord(
                 actor, "entity.update", entity.type, str(entity.id), before=before,
                 after=entities.snapshot(entity), correlation_id=cid)], now)
-        self.bus.publish(_payloads([change], ids, actor, cid))
+        self.committed.publish(_payloads([change], ids, actor, cid))
         return entity
 
     def transition(self, session: Session, actor: Actor, entity_id: int, to: Any, *,
@@ -146,7 +174,7 @@ class StateManager:
             plan = self.plan(session, wf, [entity], resolve_state(wf, to), actor, reason, source, now)
             plan.raise_first()
             outcome = self.apply(session, plan.changes, actor, now, cid, "entity.transition")
-        self.bus.publish(outcome.events)
+        self.committed.publish(outcome.events)
         return outcome
 
     def record_activity(self, session: Session, actor: Actor, entity_id: int,
@@ -162,7 +190,7 @@ class StateManager:
             audit.write(session, [audit.AuditRecord(
                 actor, "entity.activity", entity.type, str(entity.id), message=note,
                 correlation_id=cid)], now)
-        self.bus.publish(outcome.events)
+        self.committed.publish(outcome.events)
         return Outcome(entity, outcome.cascaded, cid, outcome.events)
 
     def revert(self, session: Session, actor: Actor, entity_id: int, *, change_id: Any = None,
@@ -172,12 +200,13 @@ class StateManager:
         with write_transaction(session):
             entity = changes.lock_entity(session, entity_id)
             wf = self.workflows.get(session, entity.type)
-            change = history.plan_revert(session, wf, entity, change_id, at, reason, force, actor)
+            change = history.plan_revert(session, wf, entity, change_id, at, reason, force, actor,
+                                         keyring=self.keyring)
             if change.new_status != entity.status and not force:
                 plan = self.plan(session, wf, [entity], change.new_status, actor, reason, "revert", now)
                 plan.raise_first()
             outcome = self.apply(session, [change], actor, now, cid, "entity.revert")
-        self.bus.publish(outcome.events)
+        self.committed.publish(outcome.events)
         return outcome
 
     # -- shared by bulk work, sweeps and the commands above ------------------------------------
@@ -196,10 +225,12 @@ class StateManager:
         workflows, settings = self.workflows.all(session), self.settings.all(session)
         written: list[Change] = []
         ids: list[int] = []
+        # Follow-ups that loop or never end raise CascadeLoop: the caller's transaction then
+        # rolls the whole command back, never a part of it.
+        waves = cascades.Waves()
         wave = list(planned)
-        for _ in range(cascades.MAX_WAVES):
-            if not wave:
-                break
+        while wave:
+            waves.admit(wave)
             ids += changes.write(session, wave, actor, now, cid)
             written += wave
             wave = cascades.follow_ups(session, workflows, wave, settings)
@@ -221,7 +252,7 @@ def check_version(entity: Entity, version: Any) -> None:
         raise InvalidInput("version must be a whole number.", {"version": "Send the version you read."})
     if version != entity.version:
         raise ConcurrencyConflict(
-            f"{entity.type.replace('_', ' ').capitalize()} {entity.id} was changed since you "
+            f"{label(entity.type).capitalize()} {entity.id} was changed since you "
             f"read it (your version {version}, current {entity.version}).", version, entity.version)
 
 
@@ -230,7 +261,7 @@ def _audit_record(actor: Actor, event_type: str, c: Change, cid: str, message: s
     e = c.entity
     return audit.AuditRecord(
         actor, event_type, e.type, str(e.id),
-        before={"status": c.meta.get("old_status")}, after={"status": c.new_status},
+        before={"status": c.old_status}, after={"status": c.new_status},
         message=message or c.reason, correlation_id=cid,
         extra={"action": c.action, "source": c.source, **({"cascaded": cascaded[:200]} if cascaded else {})})
 

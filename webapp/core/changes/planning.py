@@ -7,6 +7,7 @@ from typing import Any
 
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import InvalidInput, InvalidTransition, PermissionDenied, RuleViolation
+from webapp.core.base.words import label
 from webapp.core.changes.writer import Change
 from webapp.core.workflows.definition import Transition, Workflow
 from webapp.core.workflows.rules import RuleContext, evaluate
@@ -59,7 +60,7 @@ def plan_moves(wf: Workflow, entities: Sequence[Entity], target: str, actor: Act
         elif move is not None:
             by_move.setdefault(move.name, (move, []))[1].append(e)
     for move, group in by_move.values():
-        _check_rules(plan, move, group, target, ctx, source, validators)
+        _check_rules(plan, wf, move, group, target, ctx, source, validators)
     return plan
 
 
@@ -94,14 +95,15 @@ def _find_move(wf: Workflow, e: Entity, target: str, actor: Actor, enforce_roles
     return move, None
 
 
-def _check_rules(plan: Plan, move: Transition, group: list[Entity], target: str,
+def _check_rules(plan: Plan, wf: Workflow, move: Transition, group: list[Entity], target: str,
                  ctx: RuleContext, source: str, validators: Sequence[Validator]) -> None:
-    ctx = RuleContext(ctx.session, ctx.now, ctx.settings, move.name, target, ctx.comment)
+    ctx = RuleContext(ctx.session, ctx.now, ctx.settings, move.name, target, ctx.comment,
+                      wf.fields)
     failures = evaluate(ctx, move.rules, group)
     for e in group:
         messages = list(failures.get(e.id, []))
         if move.comment_required and not (ctx.comment or "").strip():
-            messages.insert(0, f"A comment is required to {move.name.replace('_', ' ')}.")
+            messages.insert(0, f"A comment is required to {label(move.name)}.")
         messages += [m for v in validators if (m := v(e, target, ctx))]
         if messages:
             plan.failures[e.id] = ("rule_violation", messages)
@@ -110,4 +112,4 @@ def _check_rules(plan: Plan, move: Transition, group: list[Entity], target: str,
 
 
 def _label(e: Entity) -> str:
-    return f"{e.type.replace('_', ' ').capitalize()} {e.name!r}"
+    return f"{label(e.type).capitalize()} {e.name!r}"

@@ -50,7 +50,8 @@ def preview_revert(sm: StateManager, session: Session, actor: Actor, entity_id: 
     when there is nothing to revert (InvalidInput, InvalidTransition, NotFound)."""
     entity = entities.get(session, entity_id)
     wf = sm.workflow(session, entity.type)
-    change = history.plan_revert(session, wf, entity, change_id, at, PREVIEW_REASON, False, actor)
+    change = history.plan_revert(session, wf, entity, change_id, at, PREVIEW_REASON, False, actor,
+                                 keyring=sm.keyring)
     reasons: list[str] = []
     if change.new_status != entity.status:
         plan = sm.plan(session, wf, [entity], change.new_status, actor, PREVIEW_REASON, "revert",
@@ -59,4 +60,4 @@ def preview_revert(sm: StateManager, session: Session, actor: Actor, entity_id: 
     return RevertPreview(
         entity, change.new_status,
         change.new_data if change.new_data is not None else dict(entity.data or {}),
-        change.meta.get("name_after", entity.name), reasons, change_id, at)
+        change.new_name or entity.name, reasons, change_id, at)

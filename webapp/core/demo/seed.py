@@ -1,18 +1,30 @@
-"""Realistic demo data, inserted set-based so that a million entities load in minutes."""
+"""Realistic demo data, inserted set-based so that a million entities load in minutes.
+
+Every field a type declares is filled (``named`` and ``values`` say with what), consistently
+with the workflow: an entity past a transition has what that transition's rules require (an
+approved work order has its vendor, an approved attendance its check-in inside the site's
+geofence), while earlier ones sometimes lack it, so the rules have something to refuse.
+Sensitive fields are sealed with the keyring before they are written, never stored in plain
+text. The people that ``user`` fields name are demo users, created first.
+"""
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from webapp.core.base.words import label
+from webapp.core.demo import named, values
 from webapp.core.lists import search
-from webapp.core.workflows.definition import Workflow
-from webapp.models import Entity, StatusChange
+from webapp.core.settings.store import REGISTRY as SETTINGS
+from webapp.core.workflows.definition import Transition, Workflow
+from webapp.models import Entity, StatusChange, User
 
 CHUNK = 10_000
 _FIRST = ["Acme", "Harbor", "Summit", "Oak", "Cedar", "Maple", "Pioneer", "Liberty", "Heritage",
@@ -32,10 +44,16 @@ _JOBS = ["Replace HVAC filter", "Fix leaking faucet", "Repaint stairwell", "Insp
          "Patch roof membrane", "Calibrate thermostat", "Unclog drain", "Replace door lock"]
 _TICKETS = ["Printer jammed", "Badge reader offline", "Wi-Fi slow", "Water cooler empty",
             "Air conditioning too cold", "Projector not working", "Broken chair", "Noise complaint"]
-_VENDORS = ["CoolAir Services", "Prime Plumbing", "BrightSpark Electric", "Summit Facilities"]
+#: How often an entity that has not yet taken a transition already has what it requires.
+_EARLY_SHARE = 0.5
+#: Check-ins outside the geofence, among attendance not yet approved.
+_STRAY_SHARE = 0.15
+#: The demo users cannot sign in until an admin sets a password (an argon2 hash never
+#: equals this, so every password is refused).
+_NO_PASSWORD = "!demo user: an administrator sets the password"
 
 #: Share of the demo size per entity type, and the status spread of each.
-SHARES = {"builder": .01, "community": .04, "property": .50, "sales_rep": .05, "work_order": .075,
+SHARES = {"builder": .01, "community": .04, "sales_rep": .05, "property": .50, "work_order": .075,
           "task": .075, "attendance": .075, "ticket": .075, "user_account": .04, "transaction": .03,
           "subscription": .02, "feature_flag": .01}
 SPREAD = {
@@ -66,40 +84,134 @@ def _name(type_: str, rnd: random.Random, n: int) -> str:
         return f"{pick(_PEOPLE_FIRST)} {pick(_PEOPLE_LAST)} week {rnd.randint(1, 52)}"
     if type_ == "ticket":
         return f"{pick(_TICKETS)} on floor {rnd.randint(1, 20)}"
-    return f"{type_.replace('_', ' ').title()} {n}"
+    return f"{label(type_).title()} {n}"
 
 
-def _data(type_: str, status: str, rnd: random.Random) -> dict[str, Any]:
-    if type_ == "work_order":
-        late = status not in ("DRAFT", "SUBMITTED")
-        return {"vendor": rnd.choice(_VENDORS)} | ({"line_items": [{"item": "labour", "hours": 2}]}
-                                                   if late else {})
-    if type_ == "ticket":
-        return {"priority": rnd.choice(["LOW", "MEDIUM", "MEDIUM", "HIGH", "CRITICAL"])}
-    if type_ == "task":
-        return {"assignee": f"{rnd.choice(_PEOPLE_FIRST)} {rnd.choice(_PEOPLE_LAST)}"}
-    if type_ == "property":
-        return {"price": rnd.randrange(150_000, 1_500_000, 5_000), "bedrooms": rnd.randint(1, 6)}
-    return {}
+@dataclass
+class _Fill:
+    """How one type's data is filled: a maker per declared field, and what the workflow
+    requires of entities in each state."""
+
+    makers: list[tuple[str, values.Maker]]
+    #: The statuses to draw from, each as often as the type's spread says.
+    statuses: list[str] = field(default_factory=list)
+    #: status -> fields an entity in that status may still lack (it has not taken the
+    #: transition whose rule requires them).
+    optional_in: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: (location field, centre field, meters) of each geofence rule, and the statuses that
+    #: passed it (their check-in is inside).
+    fences: list[tuple[str, str, float, frozenset[str]]] = field(default_factory=list)
+    #: Seals the sensitive fields (keyring.seal), or drops them when there is no keyring.
+    seal: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def data(self, rnd: random.Random, row: dict[str, Any]) -> dict[str, Any]:
+        optional = self.optional_in.get(row["status"], frozenset())
+        data: dict[str, Any] = {}
+        row["data"] = data  # makers read the fields made before theirs
+        for name, make in self.makers:
+            if name in optional and rnd.random() >= _EARLY_SHARE:
+                continue
+            value = make(rnd, row)
+            if value is not values.SKIP:
+                data[name] = value
+        for where, centre, meters, passed in self.fences:
+            if where in data and centre in data:
+                data[where] = _check_in(rnd, data[centre], meters, row["status"] in passed)
+        return self.seal(data) if self.seal and data else data
 
 
-def _status(wf: Workflow, rnd: random.Random) -> str:
-    spread = SPREAD.get(wf.entity_type) or {s: (6 if i == 0 else 2) for i, s in enumerate(wf.states)}
-    return rnd.choices(list(spread), weights=list(spread.values()))[0]
+def _check_in(rnd: random.Random, centre: dict[str, float], meters: float, inside: bool
+              ) -> dict[str, float]:
+    """A check-in around ``centre``: inside the fence when it must be (or mostly anyway)."""
+    if inside or rnd.random() >= _STRAY_SHARE:
+        return values.near(rnd, centre["lat"], centre["lon"], rnd.uniform(0, meters * 0.9))
+    return values.near(rnd, centre["lat"], centre["lon"], rnd.uniform(meters * 1.25, meters * 8))
+
+
+def _fill(wf: Workflow, now: datetime, ids_by_type: dict[str, tuple[int, int]],
+          keyring: Any) -> _Fill:
+    spread = SPREAD.get(wf.entity_type) or {s: (3 if i == 0 else 1) for i, s in enumerate(wf.states)}
+    fill = _Fill(named.makers_for(wf.entity_type, wf.fields, now, ids_by_type.get),
+                 values.weighted(list(spread), list(spread.values())),
+                 seal=_sealer(wf.fields, keyring))
+    for move in wf.transitions:
+        _follow_rules(fill, wf, move)
+    return fill
+
+
+def _follow_rules(fill: _Fill, wf: Workflow, move: Transition) -> None:
+    """What ``move``'s rules require of the entities that took it (those in a status it
+    leads to): the fields it requires, a check-in inside its geofence."""
+    passed = _reachable(wf, move.target)
+    for rule in move.rules:
+        if rule.kind == "required_fields":
+            late = frozenset(f for f in rule.params.get("fields", ())
+                             if f in wf.fields and not wf.fields[f].required)
+            for status in set(wf.states) - passed:
+                fill.optional_in[status] = fill.optional_in.get(status, frozenset()) | late
+        elif rule.kind == "geofence":
+            setting = SETTINGS.get(rule.params.get("meters_setting", ""))
+            meters = float(setting.default) if setting else 200.0
+            fill.fences.append((rule.params["field"], rule.params["center_field"], meters, passed))
+
+
+def _sealer(specs: dict[str, Any], keyring: Any) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    sensitive = {name for name, spec in specs.items() if spec.sensitive}
+    if not sensitive:
+        return None
+    if keyring is None:  # nothing to seal with: leave them out rather than store plain text
+        return lambda data: {k: v for k, v in data.items() if k not in sensitive}
+    return lambda data: keyring.seal(specs, data, None)
+
+
+def _reachable(wf: Workflow, start: str) -> frozenset[str]:
+    """The statuses an entity can be in once it has entered ``start``."""
+    seen, todo = {start}, [start]
+    while todo:
+        for move in wf.transitions_from(todo.pop()):
+            if move.target not in seen:
+                seen.add(move.target)
+                todo.append(move.target)
+    return frozenset(seen)
+
+
+def ensure_demo_users(session: Session, now: datetime) -> list[str]:
+    """The people `user` fields name (assignees, workers), created once as support staff who
+    cannot sign in until an administrator sets their password; returns the new ones."""
+    existing = set(session.scalars(select(User.username)
+                                   .where(User.username.in_(values.DEMO_USERS))))
+    new = [name for name in values.DEMO_USERS if name not in existing]
+    if new:
+        session.execute(insert(User), [{"username": name, "role": "support",
+                                        "password_hash": _NO_PASSWORD, "is_enabled": True,
+                                        "created_at": now} for name in new])
+        session.commit()
+    return new
+
+
+def _needs_users(workflows: Iterable[Workflow]) -> bool:
+    def users_in(specs: dict[str, Any]) -> bool:
+        return any(s.type == "user" or users_in(s.item_fields or {}) for s in specs.values())
+    return any(users_in(wf.fields) for wf in workflows)
 
 
 def seed(session: Session, workflows: dict[str, Workflow], size: int, now: datetime,
          types: list[str] | None = None, progress: Callable[[str], None] = lambda _: None,
-         rnd_seed: int = 7) -> dict[str, int]:
-    """Insert about ``size`` entities with history (commits per chunk); returns counts per type."""
+         rnd_seed: int = 7, keyring: Any = None) -> dict[str, int]:
+    """Insert about ``size`` entities with history (commits per chunk); returns counts per type.
+
+    ``keyring`` (the StateManager's) seals sensitive fields; without one they are left out."""
     rnd = random.Random(rnd_seed)
     wanted = [t for t in SHARES if t in workflows and (types is None or t in types)]
     share_total = sum(SHARES[t] for t in wanted)
     counts: dict[str, int] = {}
     ids_by_type: dict[str, tuple[int, int]] = {}
+    if _needs_users(workflows[t] for t in wanted):
+        ensure_demo_users(session, now)
     for type_ in wanted:
         n = max(1, round(size * SHARES[type_] / share_total))
-        first = _insert_type(session, workflows[type_], n, ids_by_type, now, rnd)
+        fill = _fill(workflows[type_], now, ids_by_type, keyring)
+        first = _insert_type(session, workflows[type_], n, ids_by_type, now, rnd, fill)
         ids_by_type[type_] = (first, first + n - 1)
         counts[type_] = n
         progress(f"{type_}: {n:,}")
@@ -108,20 +220,21 @@ def seed(session: Session, workflows: dict[str, Workflow], size: int, now: datet
 
 
 def _insert_type(session: Session, wf: Workflow, n: int, ids_by_type: dict[str, tuple[int, int]],
-                 now: datetime, rnd: random.Random) -> int:
+                 now: datetime, rnd: random.Random, fill: _Fill) -> int:
     first = (session.scalar(select(func.max(Entity.id))) or 0) + 1
     parent_range = ids_by_type.get(PARENTS.get(wf.entity_type, ""))
     names: set[str] = set()
     for start in range(0, n, CHUNK):
         rows, history = [], []
         for i in range(start, min(n, start + CHUNK)):
-            row, hist = _row(wf, first + i, i, parent_range, now, rnd)
+            row, hist = _row(wf, first + i, i, parent_range, now, rnd, fill)
             rows.append(row)
             history.extend(hist)
             if len(names) < 50_000:
                 names.add(row["name"])
-        session.execute(insert(Entity), rows)
-        session.execute(insert(StatusChange), history)
+        # Core inserts: one executemany each, without the ORM's per-row bookkeeping.
+        session.execute(insert(Entity.__table__), rows)
+        session.execute(insert(StatusChange.__table__), history)
         session.commit()
     search.add_words(session, names)
     session.commit()
@@ -129,8 +242,8 @@ def _insert_type(session: Session, wf: Workflow, n: int, ids_by_type: dict[str, 
 
 
 def _row(wf: Workflow, eid: int, n: int, parent_range: tuple[int, int] | None, now: datetime,
-         rnd: random.Random) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    status = _status(wf, rnd)
+         rnd: random.Random, fill: _Fill) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    status = rnd.choice(fill.statuses)
     created = now - timedelta(days=rnd.uniform(20, 900))
     changed = created + (now - created) * rnd.uniform(0.1, 0.9) if status != wf.initial else created
     quiet = rnd.choice((rnd.uniform(0, 30), rnd.uniform(0, 120), rnd.uniform(0, 400)))
@@ -139,10 +252,10 @@ def _row(wf: Workflow, eid: int, n: int, parent_range: tuple[int, int] | None, n
         activity = changed  # went quiet when it went inactive: the sweep must not wake it
     row = {"id": eid, "type": wf.entity_type, "name": _name(wf.entity_type, rnd, n),
            "status": status, "version": 1 if status == wf.initial else 2,
-           "data": _data(wf.entity_type, status, rnd),
            "parent_id": rnd.randint(*parent_range) if parent_range else None,
            "last_activity_at": activity,
            "status_changed_at": changed, "created_at": created, "updated_at": changed}
+    row["data"] = fill.data(rnd, row)
     return row, list(_history(wf, row, created, changed))
 
 
@@ -150,13 +263,13 @@ def _history(wf: Workflow, row: dict[str, Any], created: datetime, changed: date
     cid = str(uuid.UUID(int=row["id"]))
     yield {"entity_id": row["id"], "old_status": None, "new_status": wf.initial, "action": "create",
            "reason": None, "actor": "seed", "source": "import", "correlation_id": cid,
-           "meta": {"data": {"before": {}, "after": row["data"]}} if row["data"] else {},
+           "metadata": {"data": {"before": {}, "after": row["data"]}} if row["data"] else {},
            "seconds_in_previous": None, "created_at": created}
     if row["status"] != wf.initial:
         move = wf.find(wf.initial, row["status"])
         yield {"entity_id": row["id"], "old_status": wf.initial, "new_status": row["status"],
                "action": move.name if move else "import", "reason": "demo data", "actor": "seed",
-               "source": "import", "correlation_id": cid, "meta": {},
+               "source": "import", "correlation_id": cid, "metadata": {},
                "seconds_in_previous": (changed - created).total_seconds(), "created_at": changed}
 
 

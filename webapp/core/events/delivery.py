@@ -8,19 +8,19 @@ A round (``deliver_pending``):
    In the same transaction the row fans out to the database: one webhook delivery per
    matching active subscription and the notifications the settings ask for, both unique per
    event, so a second claim adds nothing;
-2. hand each event to the outbox subscribers (``register_callback``), outside any
+2. hand each event to the outbox subscribers (``sm.on_delivery``), outside any
    transaction, so a subscriber may itself call the StateManager;
 3. mark the rows delivered.
 A crash between 2 and 3 re-delivers after ``CLAIM_FOR`` (subscribers see the event again and
 drop it by its ``idempotency_key``); nothing is ever lost.
 
-Outbox subscribers are kept apart from ``sm.bus``: the StateManager already publishes to that
-bus right after each commit (in the committing process; metrics count there), so publishing
-outbox rows to it as well would hand every event to those callbacks twice.
+Outbox subscribers (``sm.delivered``) are kept apart from ``sm.committed``: the StateManager
+already publishes to that bus right after each commit (in the committing process; metrics
+count there), so publishing outbox rows to it as well would hand every event to those
+callbacks twice.
 """
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from webapp.core.base.events import Callback, EventBus
 from webapp.core.base.transactions import write_transaction
 from webapp.core.base.upserts import insert_ignore
 from webapp.core.events import notifications
@@ -43,26 +42,13 @@ CLAIM_FOR = timedelta(seconds=60)
 #: it is set aside as dead instead of taking every deliverer down with it.
 MAX_CLAIMS = 10
 _O = OutboxEvent.__table__
-_buses: weakref.WeakKeyDictionary[StateManager, EventBus] = weakref.WeakKeyDictionary()
-
-
-def subscribers(sm: StateManager) -> EventBus:
-    """The manager's outbox subscribers (at-least-once, in whichever process delivers)."""
-    return _buses.setdefault(sm, EventBus())
-
-
-def register_callback(sm: StateManager, entity_type: str, callback: Callback) -> None:
-    """Call ``callback(event)`` for each delivered event of that type ("*": all, including
-    events without an entity such as SweepCompleted). Events may come twice after a crash:
-    ``event["idempotency_key"]`` tells them apart."""
-    subscribers(sm).subscribe(entity_type, callback)
 
 
 def deliver_pending(session: Session, sm: StateManager, now: datetime, batch: int = BATCH) -> int:
     """One round: claim, fan out, publish, mark delivered. Returns how many events it took."""
     events = claim(session, sm, now, batch)
     if events:
-        subscribers(sm).publish([bus_event(e) for e in events])
+        sm.delivered.publish([bus_event(e) for e in events])
         mark_delivered(session, [e.id for e in events], now)
     return len(events)
 

@@ -6,11 +6,14 @@ Following the notification settings (CONTRACT.md §5, core/settings.py):
   per entity, so a sweep of thousands does not bury the feed;
 - ``notify_on_cascade``: a change that sets off cascades ("Builder 'Acme Homes' marked
   out_of_business; 12 related entities changed with it").
-A notification is unique per outbox event, so a redelivered event adds none.
+A notification is unique per outbox event, so a redelivered event adds none. Each one is
+about something the page links to (``subjects``): its entity, its sweep run, the bulk
+operation a change was part of.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +23,9 @@ from sqlalchemy.orm import Session
 from webapp.core.base.events import STATUS_CHANGED
 from webapp.core.base.transactions import write_transaction
 from webapp.core.base.upserts import insert_ignore
+from webapp.core.base.words import label, plural
 from webapp.core.sweeps.runs import SWEEP_COMPLETED
 from webapp.core.workflows.definition import Workflow
-from webapp.core.workflows.rules import plural
 from webapp.models import Notification, OutboxEvent, StatusChange, User
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ def message_for(session: Session, event_type: str, payload: dict[str, Any],
 
 def _label(workflows: dict[str, Workflow], type_: str) -> str:
     wf = workflows.get(type_)
-    return wf.label if wf else type_.replace("_", " ").capitalize()
+    return wf.label if wf else label(type_).capitalize()
 
 
 def _swept(p: dict[str, Any], workflows: dict[str, Workflow]) -> str | None:
@@ -93,6 +96,33 @@ def feed(session: Session, before_id: int | None = None, limit: int = 30) -> lis
     if before_id:
         stmt = stmt.where(Notification.id < before_id)
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a notification is about: ``kind`` "entity" (key: its id), "sweep_run" (the run
+    id) or "bulk" (the operation's correlation id)."""
+
+    kind: str
+    key: int | str
+
+
+def subjects(session: Session, items: Sequence[Notification]) -> dict[int, list[Subject]]:
+    """Per notification id, what it is about, the main subject first (read from the outbox
+    event it came from: one query for the page)."""
+    event_ids = [n.event_id for n in items if n.event_id]
+    payloads = dict(session.execute(select(OutboxEvent.id, OutboxEvent.payload)
+                                    .where(OutboxEvent.id.in_(event_ids))).all())
+    return {n.id: _subjects(n, payloads.get(n.event_id) or {}) for n in items}
+
+
+def _subjects(n: Notification, payload: dict[str, Any]) -> list[Subject]:
+    found = [Subject("entity", n.entity_id)] if n.entity_id else []
+    if n.event_type == SWEEP_COMPLETED and isinstance(payload.get("run_id"), int):
+        found.append(Subject("sweep_run", payload["run_id"]))
+    if payload.get("source") == "bulk" and payload.get("correlation_id"):
+        found.append(Subject("bulk", str(payload["correlation_id"])))
+    return found
 
 
 #: Built once: the bell runs it on every page, and building it cost more than running it.

@@ -1,13 +1,17 @@
 """Webhooks: admin-managed subscriptions, signed POSTs, retries with backoff, a dead letter.
 
-Each request carries the event as JSON and these headers:
-``X-Statekeeper-Event`` (event type), ``X-Statekeeper-Idempotency-Key`` (the same on every
-retry: receivers drop duplicates with it), ``X-Statekeeper-Timestamp`` (Unix seconds) and
-``X-Statekeeper-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>``.
-A 2xx answer delivers; anything else (or no answer within ``TIMEOUT``) is retried after
-``webhook_backoff_seconds`` doubling each time, and after ``webhook_max_attempts`` the delivery
-is dead until an admin retries it. Sending uses the standard library (urllib): no redirects
-are followed, so a receiver cannot bounce the signed body somewhere else.
+Each request's body is an envelope, compact JSON with sorted keys:
+``{"created_at", "data" (the event's payload), "event", "id", "idempotency_key"}``, with the
+headers ``X-Statekeeper-Event`` (event type), ``X-Statekeeper-Idempotency-Key`` (the same on
+every retry: receivers drop duplicates with it), ``X-Statekeeper-Timestamp`` (Unix seconds of
+the attempt) and ``X-Statekeeper-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>"
+with the secret>`` (docs/events.md). A 2xx answer delivers; anything else (or no answer within
+``sending.TIMEOUT``) is retried after ``webhook_backoff_seconds`` doubling each time, and after
+``webhook_max_attempts`` the delivery is dead until an admin retries it. Only public addresses
+are called, no redirect is followed (``sending``).
+
+A delivered delivery's ``delivered_at`` is the moment its request was signed, so the page can
+show the exact request that was sent (``sent_request``): the body and every header.
 """
 from __future__ import annotations
 
@@ -15,11 +19,11 @@ import hashlib
 import hmac
 import json
 import secrets
-import urllib.error
-import urllib.request
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,40 +35,56 @@ from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ID_MAX, InvalidInput, NotFound, storable_id
 from webapp.core.base.events import ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, STATUS_CHANGED
 from webapp.core.base.transactions import write_transaction
+from webapp.core.events import sending
 from webapp.core.sweeps.runs import SWEEP_COMPLETED
 from webapp.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 #: What a subscription may ask for ("*": everything).
 EVENT_TYPES = (STATUS_CHANGED, ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, SWEEP_COMPLETED)
-TIMEOUT = 5.0
+#: What "send test" sends: signed like any event, with id 0 (it is in no outbox).
+TEST_EVENT = "WebhookTest"
 SEND_BATCH = 20
-#: A claimed delivery is hidden this long from other senders (well over TIMEOUT).
+#: A claimed delivery is hidden this long from other senders (well over sending.TIMEOUT).
 CLAIM_FOR = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(days=1)
 URL_MAX = 500
 
-Post = Callable[[str, bytes, dict[str, str]], tuple[int | None, str | None]]
+#: What a receiver answered: (HTTP status or None, the failure in words or None on 2xx).
+Answer = sending.Answer
+Post = Callable[[str, bytes, dict[str, str]], Answer]
 
 
 # -- subscriptions (admins) -------------------------------------------------------------------
 
-def check_url(url: Any) -> str:
-    """An absolute http(s) URL with a host; InvalidInput naming the problem otherwise."""
+def check_url(url: Any, allow_private: bool = False) -> str:
+    """An absolute http(s) URL of a public host; InvalidInput naming the problem otherwise.
+
+    ``allow_private`` (the deployment's STATEKEEPER_WEBHOOK_ALLOW_PRIVATE) lets loopback and
+    private hosts through; a name is checked again, resolved, on every request.
+    """
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("A URL is required.", {"url": "Give the receiver's address."})
     url = url.strip()
-    problem = None
-    if len(url) > URL_MAX:
-        problem = f"Use at most {URL_MAX} characters."
-    elif any(ch.isspace() or ord(ch) < 32 for ch in url):
-        problem = "A URL cannot contain spaces or control characters."
-    else:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problem = "Use an http:// or https:// address with a host name."
+    problem = _url_problem(url) or (None if allow_private else
+                                    sending.host_problem(urlsplit(url).hostname or ""))
     if problem:
         raise InvalidInput("The webhook URL is not valid.", {"url": problem})
     return url
+
+
+def _url_problem(url: str) -> str | None:
+    if len(url) > URL_MAX:
+        return f"Use at most {URL_MAX} characters."
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "A URL cannot contain spaces or control characters."
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Use an http:// or https:// address with a host name."
+    try:
+        parts.port  # noqa: B018 - reading it is the check
+    except ValueError:
+        return "The port must be a number from 1 to 65535."
+    return None
 
 
 def check_event_types(event_types: Any) -> list[str]:
@@ -80,9 +100,10 @@ def check_event_types(event_types: Any) -> list[str]:
 
 
 def create_subscription(session: Session, actor: Actor, url: Any, event_types: Any,
-                        now: datetime) -> tuple[WebhookSubscription, str]:
+                        now: datetime, allow_private: bool = False
+                        ) -> tuple[WebhookSubscription, str]:
     """A new active subscription and its signing secret (shown to the admin once)."""
-    url, types = check_url(url), check_event_types(event_types)
+    url, types = check_url(url, allow_private), check_event_types(event_types)
     secret = secrets.token_hex(32)
     with write_transaction(session):
         sub = WebhookSubscription(url=url, secret=secret, event_types=types, is_active=True,
@@ -157,15 +178,22 @@ class Job:
 
 
 def send_due(session: Session, clock: Callable[[], datetime], settings: dict[str, Any],
-             post: Post | None = None, batch: int = SEND_BATCH) -> int:
-    """Send the deliveries that are due; record each answer. Returns how many were tried."""
+             post: Post | None = None, batch: int = SEND_BATCH,
+             allow_private: bool = False) -> int:
+    """Send the deliveries that are due; record each answer. Returns how many were tried.
+
+    ``allow_private`` is the deployment's STATEKEEPER_WEBHOOK_ALLOW_PRIVATE: without it a
+    receiver whose host resolves to a non-public address is not sent to (a failed attempt).
+    """
     jobs = claim(session, clock(), batch)
+    send = post or partial(sending.post, allow_private=allow_private)
     results = []
     for job in jobs:
-        body, headers = signed_request(job, clock())
-        results.append((job, (post or http_post)(job.url, body, headers)))
+        sent_at = clock()
+        body, headers = signed_request(job, sent_at)
+        results.append((job, sent_at, send(job.url, body, headers)))
     if results:
-        record(session, results, clock(), settings)
+        record(session, results, settings)
     return len(jobs)
 
 
@@ -197,39 +225,52 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def signed_request(job: Job, now: datetime) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({"id": job.event_id, "event": job.event_type,
+def envelope(job: Job) -> bytes:
+    """The body: the event in an envelope, compact JSON with sorted keys (so the same event
+    always gives the same bytes, and the page can show what was sent)."""
+    return json.dumps({"id": job.event_id, "event": job.event_type,
                        "idempotency_key": job.idempotency_key,
                        "created_at": job.created_at.isoformat(), "data": job.payload},
                       separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def signed_request(job: Job, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of an attempt signed at ``now``."""
+    body = envelope(job)
     timestamp = str(int(now.timestamp()))
-    return body, {
-        "Content-Type": "application/json", "User-Agent": "Statekeeper-Webhooks/1",
-        "X-Statekeeper-Event": job.event_type, "X-Statekeeper-Idempotency-Key": job.idempotency_key,
-        "X-Statekeeper-Timestamp": timestamp, "X-Statekeeper-Signature": sign(job.secret, timestamp, body),
-    }
+    return body, {**_headers(job), "X-Statekeeper-Timestamp": timestamp,
+                  "X-Statekeeper-Signature": sign(job.secret, timestamp, body)}
 
 
-def record(session: Session, results: Sequence[tuple[Job, tuple[int | None, str | None]]],
-           now: datetime, settings: dict[str, Any]) -> None:
-    """Delivered on 2xx; otherwise retried later with backoff, or dead after the last attempt."""
+def _headers(job: Job) -> dict[str, str]:
+    """The headers that are the same on every attempt."""
+    return {"Content-Type": "application/json", "User-Agent": "Statekeeper-Webhooks/1",
+            "X-Statekeeper-Event": job.event_type,
+            "X-Statekeeper-Idempotency-Key": job.idempotency_key}
+
+
+def record(session: Session, results: Sequence[tuple[Job, datetime, Answer]],
+           settings: dict[str, Any]) -> None:
+    """Delivered on 2xx; otherwise retried later with backoff, or dead after the last attempt.
+
+    ``results`` are (job, when its request was signed and sent, the answer)."""
     with write_transaction(session):
-        for job, (status, error) in results:
+        for job, sent_at, (status, error) in results:
             session.execute(update(WebhookDelivery).where(
                 WebhookDelivery.id == job.delivery_id, WebhookDelivery.state == "pending")
-                .values(**_outcome(job, status, error, now, settings))
+                .values(**_outcome(job, status, error, sent_at, settings))
                 .execution_options(synchronize_session=False))
 
 
-def _outcome(job: Job, status: int | None, error: str | None, now: datetime,
+def _outcome(job: Job, status: int | None, error: str | None, sent_at: datetime,
              settings: dict[str, Any]) -> dict[str, Any]:
     if status is not None and 200 <= status < 300:
-        return {"state": "delivered", "delivered_at": now, "last_status_code": status,
+        return {"state": "delivered", "delivered_at": sent_at, "last_status_code": status,
                 "last_error": None}
     failed = {"last_status_code": status, "last_error": (error or f"HTTP {status}")[:500]}
     if job.attempts >= settings["webhook_max_attempts"]:
         return {**failed, "state": "dead"}
-    return {**failed, "next_attempt_at": now + backoff(job.attempts, settings)}
+    return {**failed, "next_attempt_at": sent_at + backoff(job.attempts, settings)}
 
 
 def backoff(attempts: int, settings: dict[str, Any]) -> timedelta:
@@ -238,27 +279,59 @@ def backoff(attempts: int, settings: dict[str, Any]) -> timedelta:
     return min(timedelta(seconds=seconds), MAX_BACKOFF)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx then surfaces as an HTTPError: a failed attempt
+# -- a test on demand, and what was sent -----------------------------------------------------
+
+@dataclass(frozen=True)
+class SentRequest:
+    """A request as it went out: what the webhook pages show."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    #: The answer: (HTTP status or None, the failure in words or None).
+    answer: Answer = (None, None)
+
+    @property
+    def delivered(self) -> bool:
+        return self.answer[0] is not None and 200 <= self.answer[0] < 300
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+def send_test(session: Session, actor: Actor, sub_id: int, now: datetime,
+              allow_private: bool = False, post: Post | None = None) -> SentRequest:
+    """Send a signed ``WebhookTest`` event to the subscription now (even a disabled one) and
+    return what was sent with the answer; audited. Nothing is queued or retried."""
+    sub = _subscription(session, sub_id)
+    job = Job(0, 1, sub.url, sub.secret, 0, TEST_EVENT, str(uuid.uuid4()),
+              {"event": TEST_EVENT, "subscription_id": sub.id, "actor": actor.name,
+               "message": "A test from Statekeeper's webhooks page; nothing changed."}, now)
+    body, headers = signed_request(job, now)
+    session.rollback()  # no transaction held open while the receiver answers
+    answer = (post or partial(sending.post, allow_private=allow_private))(job.url, body, headers)
+    with write_transaction(session):
+        _audit(session, actor, "webhook.test", _subscription(session, sub_id), now,
+               message=f"test event to {job.url}: " + (answer[1] or f"HTTP {answer[0]}"))
+    return SentRequest(job.url, body, sending.on_the_wire(job.url, body, headers), answer)
 
 
-def http_post(url: str, body: bytes, headers: dict[str, str],
-              timeout: float = TIMEOUT) -> tuple[int | None, str | None]:
-    """POST and return (status code, error); never raises for network trouble."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return response.status, None
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"
+def sent_request(session: Session, delivery_id: int) -> tuple[WebhookDelivery, SentRequest]:
+    """A delivery and the request it sends: the exact body and headers. The timestamp and
+    signature are those of the delivering attempt; until one succeeded they are made afresh
+    for each attempt, and left out here."""
+    d, s, e = WebhookDelivery, WebhookSubscription, OutboxEvent
+    row = session.execute(
+        select(d, s.url, s.secret, e.event_type, e.idempotency_key, e.payload, e.created_at)
+        .join(s, s.id == d.subscription_id).join(e, e.id == d.event_id)
+        .where(d.id == delivery_id)).first() if storable_id(delivery_id) else None
+    if row is None:
+        raise NotFound(f"No webhook delivery with id {delivery_id}.")
+    delivery, url, secret, *event = row
+    job = Job(delivery.id, delivery.attempts, url, secret, delivery.event_id, *event)
+    if delivery.state == "delivered" and delivery.delivered_at is not None:
+        body, headers = signed_request(job, delivery.delivered_at)
+    else:
+        body, headers = envelope(job), _headers(job)
+    return delivery, SentRequest(url, body, sending.on_the_wire(url, body, headers),
+                                 (delivery.last_status_code, delivery.last_error))
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -96,8 +96,8 @@ def at_risk(session: Session, workflows: dict[str, Workflow], settings: dict[str
     def compute() -> list[AtRisk]:
         found = []
         for type_, wf in sorted(workflows.items()):
-            days = settings.get(f"{type_}_warning_period")
-            if wf.sweep is None or days is None:
+            days = settings.get(wf.sweep.warning_setting) if wf.sweep else None
+            if days is None:
                 continue
             for state in wf.sweep.from_states:
                 n = _quiet_count(session, type_, state, now - timedelta(days=days))

@@ -47,21 +47,17 @@ def words(text_: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text_ or "")]
 
 
-#: Bumped whenever this process adds words, so that its vocabularies look again at once.
-_added = 0
-
-
-def add_words(session: Session, names: Iterable[str]) -> None:
-    """Add the words of these names to the vocabulary (inside the caller's transaction)."""
-    global _added
+def add_words(session: Session, names: Iterable[str]) -> bool:
+    """Add the words of these names to the vocabulary table (inside the caller's transaction);
+    False when they have no word to index. ``Vocabulary.add`` also refreshes a cache."""
     new = sorted({w for n in names for w in words(n) if len(w) >= MIN_TRIGRAM})
     if not new:
-        return
-    _added += 1
+        return False
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for start in range(0, len(new), 5000):
         stmt = insert(SearchWord).on_conflict_do_nothing(index_elements=["word"])
         session.execute(stmt, [{"word": w} for w in new[start:start + 5000]])
+    return True
 
 
 class Vocabulary:
@@ -77,6 +73,7 @@ class Vocabulary:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._size = -1
+        self._added = 0  # bumped when words are added through this vocabulary
         self._checked = (-1, float("-inf"))  # (_added, monotonic time) of the last count
         self._sorted: list[str] = []
         self._lettered: list[str] = []  # the words that are not all digits
@@ -85,10 +82,10 @@ class Vocabulary:
 
     def load(self, session: Session) -> None:
         added, at = self._checked
-        if added == _added and time.monotonic() - at < self.CHECK_SECONDS:
+        if added == self._added and time.monotonic() - at < self.CHECK_SECONDS:
             return
         with self._lock:  # the next reader waits for the words rather than see none
-            checked = (_added, time.monotonic())
+            checked = (self._added, time.monotonic())
             size = session.scalar(select(func.count()).select_from(SearchWord)) or 0
             if size != self._size:
                 self._sorted = sorted(session.scalars(select(SearchWord.word)))
@@ -96,6 +93,11 @@ class Vocabulary:
                 self._set, self._size = frozenset(self._sorted), size
                 self._blob = "\n".join(self._sorted)
             self._checked = checked
+
+    def add(self, session: Session, names: Iterable[str]) -> None:
+        """Index the names' words; this vocabulary looks again at its next load."""
+        if add_words(session, names):
+            self._added += 1
 
     def correct(self, word: str) -> str:
         """The word itself when indexed (or a prefix of an indexed word), else the nearest."""

@@ -11,7 +11,7 @@ from webapp.core.audit import chain as audit
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import InvalidInput, NotFound, storable_id
 from webapp.core.base.transactions import write_transaction
-from webapp.core.settings.store import REGISTRY, SettingsStore
+from webapp.core.settings.store import SettingsStore
 from webapp.models import SettingChange
 
 HISTORY_MAX = 200
@@ -19,11 +19,11 @@ HISTORY_MAX = 200
 
 def describe(session: Session, store: SettingsStore) -> dict[str, dict[str, Any]]:
     """Every setting as the contract shows it: {key: {value, default, description, ...}}."""
-    values = store.all(session)
+    values, registry = store.all(session), store.registry(session)
     return {key: {"value": values[key], "default": s.default, "description": s.description,
                   "group": s.group, "unit": s.unit, "type": s.type.__name__,
                   "minimum": s.minimum, "maximum": s.maximum}
-            for key, s in REGISTRY.items()}
+            for key, s in registry.items() if key in values}
 
 
 def update(session: Session, store: SettingsStore, actor: Actor, values: Any,
@@ -50,9 +50,10 @@ def revert(session: Session, store: SettingsStore, actor: Actor, change_id: int,
     row = session.get(SettingChange, change_id) if storable_id(change_id) else None
     if row is None:
         raise NotFound(f"No setting change {change_id}.")
-    if row.key not in REGISTRY:
+    setting = store.registry(session).get(row.key)
+    if setting is None:
         raise InvalidInput(f"Setting {row.key!r} no longer exists.", {"key": "Unknown setting."})
-    old = row.old if row.old is not None else REGISTRY[row.key].default
+    old = row.old if row.old is not None else setting.default
     return update(session, store, actor, {row.key: old}, now)
 
 

@@ -87,7 +87,7 @@ def _recorded(session: Session, sm: StateManager, clock: Clock, actor: Actor,
         session.rollback()
         _finish(session, report, started + _since(t0), actor, f"{type(exc).__name__}: {exc}")
         raise
-    _finish(session, report, started + _since(t0), actor, _refusals(report))
+    _finish(session, report, started + _since(t0), actor, _trouble(report))
     return report
 
 
@@ -117,7 +117,8 @@ def _finish(session: Session, report: SweepReport, finished: datetime, actor: Ac
         audit.write(session, [audit.AuditRecord(
             actor, "sweep.run", "sweep_run", str(report.run_id), message=report.summary(),
             correlation_id=report.correlation_id,
-            extra={"by_type": report.by_type, **({"error": error[:300]} if error else {})})],
+            extra={"by_type": report.by_type, **({"problems": report.problems} if report.problems else {}),
+                   **({"error": error[:300]} if error else {})})],
             report.as_of)
 
 
@@ -131,12 +132,14 @@ def completed_event(report: SweepReport) -> dict[str, Any]:
             "correlation_id": report.correlation_id, "actor": SWEEPER.name, "source": "sweep"}
 
 
-def _refusals(report: SweepReport) -> str | None:
-    if not report.refused:
-        return None
-    first = report.errors[0]
-    return (f"{report.refused} refused by the workflow's rules, e.g. "
-            f"{first['type']} {first['id']}: {' '.join(first['messages'])}")
+def _trouble(report: SweepReport) -> str | None:
+    """What the run's record says went wrong: refusals, and types it could not sweep."""
+    said = list(report.problems)
+    if report.refused:
+        first = report.errors[0]
+        said.insert(0, f"{report.refused} refused by the workflow's rules, e.g. "
+                       f"{first['type']} {first['id']}: {' '.join(first['messages'])}")
+    return " ".join(said) or None
 
 
 # -- reading the record ------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """The grace-period sweep: warn quiet entities, then make them inactive (CONTRACT.md §5).
 
-Per entity type with a ``sweep`` in its workflow and grace settings, at a moment ``now``:
+Per entity type with a ``sweep`` in its workflow, at a moment ``now``, reading the settings
+the sweep names (``<type>_grace_period`` and ``<type>_warning_period`` unless it names others;
+the workflow declares them, and a type whose settings are missing is not swept but reported in
+``SweepReport.problems``):
 - quiet past the warning period and not warned in this quiet spell: one ``EntityWarned``
   event, and ``warned_at`` set so the next sweep does not warn again;
 - quiet past the grace period (when auto-inactivation is on): the inactive state, through the
@@ -31,6 +34,7 @@ from webapp.core.base.actor import SWEEPER
 from webapp.core.base.events import ENTITY_WARNED
 from webapp.core.base.relations import chunked
 from webapp.core.base.transactions import write_transaction
+from webapp.core.base.words import label, plural
 from webapp.core.changes.writer import Change, EntityRow, insert_outbox, lock_rows
 from webapp.core.workflows.definition import Workflow
 from webapp.models import Entity
@@ -72,11 +76,28 @@ class Policy:
 
 
 def policies(workflows: dict[str, Workflow], settings: dict[str, Any]) -> list[Policy]:
-    """The types the sweep looks after: a sweep in the workflow and grace settings for it."""
-    return [Policy(wf, settings[f"{t}_grace_period"], settings[f"{t}_warning_period"],
-                   bool(settings.get(f"{t}_auto_inactivate", True)))
+    """The types the sweep looks after: a sweep in the workflow and its settings in force
+    (``unswept`` says which are left out and why)."""
+    return [Policy(wf, settings[wf.sweep.grace_setting], settings[wf.sweep.warning_setting],
+                   bool(settings.get(wf.sweep.auto_setting, True)))
+            for _, wf in sorted(workflows.items())
+            if wf.sweep and not _missing(wf, settings)]
+
+
+def unswept(workflows: dict[str, Workflow], settings: dict[str, Any]) -> dict[str, str]:
+    """{type: why} for each type whose workflow has a sweep but whose settings are not in
+    force (a workflow stored before its settings were checked): never skipped silently."""
+    return {t: f"{label(t).capitalize()} is not swept: its sweep reads "
+               f"{' and '.join(map(repr, missing))}, which {'is' if len(missing) == 1 else 'are'} "
+               f"not declared; add {'it' if len(missing) == 1 else 'them'} to the workflow's "
+               f"\"settings\"."
             for t, wf in sorted(workflows.items())
-            if wf.sweep and f"{t}_grace_period" in settings and f"{t}_warning_period" in settings]
+            if wf.sweep and (missing := _missing(wf, settings))}
+
+
+def _missing(wf: Workflow, settings: dict[str, Any]) -> list[str]:
+    assert wf.sweep is not None
+    return [k for k in (wf.sweep.grace_setting, wf.sweep.warning_setting) if k not in settings]
 
 
 @dataclass
@@ -95,6 +116,8 @@ class SweepReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     #: {type: {"warn": n, "inactivate": n, "reactivate": n, "refused": n}}
     by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Why a type with a sweep was left out, one sentence each (see ``unswept``).
+    problems: list[str] = field(default_factory=list)
     run_id: int | None = None
 
     def record(self, action: str, type_: str, rows: Sequence[Any]) -> None:
@@ -132,14 +155,16 @@ class SweepReport:
     def summary(self) -> str:
         text = (f"{self.warned} warned, {self.inactivated} made inactive, "
                 f"{self.reactivated} reactivated")
-        return text + (f", {self.refused} refused" if self.refused else "")
+        text += f", {self.refused} refused" if self.refused else ""
+        return text + (f"; {' '.join(self.problems)}" if self.problems else "")
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's shape (CONTRACT.md §6) plus refusals and counts per type."""
         return {
             "scanned": self.scanned, "warned": self.warned, "inactivated": self.inactivated,
             "reactivated": self.reactivated, "items": self.items, "refused": self.refused,
-            "errors": self.errors, "by_type": self.by_type, "dry_run": self.dry_run,
+            "errors": self.errors, "by_type": self.by_type, "problems": self.problems,
+            "dry_run": self.dry_run,
             "as_of": self.as_of.isoformat(), "run_id": self.run_id,
             "items_truncated": self.warned + self.inactivated + self.reactivated > len(self.items),
         }
@@ -164,8 +189,10 @@ def sweep(session: Session, sm: StateManager, now: datetime, *, dry_run: bool = 
     """
     report = report or SweepReport(now, dry_run)
     settings = {**sm.settings.all(session), **(settings_override or {})}
+    workflows = sm.workflows.all(session)
+    report.problems = list(unswept(workflows, settings).values())
     try:
-        for policy in policies(sm.workflows.all(session), settings):
+        for policy in policies(workflows, settings):
             _sweep_type(session, sm, policy, report, guard)
     finally:
         if dry_run:
@@ -185,7 +212,9 @@ def forecast(session: Session, sm: StateManager, now: datetime,
         return sweep(session, sm, now, dry_run=True, settings_override=settings_override)
     report = SweepReport(now, dry_run=True)
     settings = {**sm.settings.all(session), **(settings_override or {})}
-    for p in policies(sm.workflows.all(session), settings):
+    workflows = sm.workflows.all(session)
+    report.problems = list(unswept(workflows, settings).values())
+    for p in policies(workflows, settings):
         report.scanned += _watched(session, p)
         for action, due, _step in _STEPS:
             conditions = due(p, now)
@@ -316,7 +345,7 @@ def _apply(session: Session, sm: StateManager, changes: list[Change], report: Sw
     ids = [c.entity.id for c in changes]
     audit.write(session, [audit.AuditRecord(
         SWEEPER, event_type, changes[0].entity.type, None,
-        message=f"{len(ids)} {changes[0].entity.type.replace('_', ' ')}(s) {message}",
+        message=f"{plural(len(ids), changes[0].entity.type)} {message}",
         correlation_id=report.correlation_id, extra={"count": len(ids), "ids": ids[:200]})], now)
 
 

@@ -17,9 +17,11 @@ from webapp.models import ROLES, ApiToken, User
 
 _hasher = PasswordHasher()
 PASSWORD_MIN_LENGTH = 10
-#: A browser session's user id, "<user id>:<session version>" (User.get_id). 18 digits at
-#: most: every such number fits the databases' 64-bit integers.
-_SESSION_ID = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
+#: Usernames: plain characters only (no markup, no look-alike letters from other scripts, no
+#: spaces), starting with a letter or digit (so a name never reads as a command-line option).
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
+USERNAME_RULE = ("Use 2 to 80 characters: letters a to z, digits, dots, underscores or "
+                 "hyphens, starting with a letter or digit.")
 
 
 def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
@@ -54,14 +56,25 @@ def generate_password() -> str:
             return password
 
 
+def canonical_username(name: str) -> str:
+    """The one spelling of a name that is stored and looked up: trimmed, lower case. "Dana"
+    and "dana" are one account, and sign-in ignores case."""
+    return name.strip().lower()
+
+
+def user_named(session: Session, name: str) -> User | None:
+    """The user of this name, in whatever case it was typed."""
+    return session.scalar(select(User).where(User.username == canonical_username(name)))
+
+
 def create_user(session: Session, username: str, role: str, password: str) -> User:
-    """Add a user; the caller commits."""
-    username = username.strip()
+    """Add a user (the name is stored in its canonical form); the caller commits."""
+    username = canonical_username(username)
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}.", {"role": f"Choose one of {', '.join(ROLES)}."})
-    if not username or len(username) > 80:
-        raise InvalidInput("Invalid username.", {"username": "Use 1 to 80 characters."})
-    if session.scalar(select(User).where(User.username == username)):
+    if not USERNAME.fullmatch(username):
+        raise InvalidInput("Invalid username.", {"username": USERNAME_RULE})
+    if user_named(session, username):
         raise InvalidInput("Username taken.", {"username": f"{username!r} already exists."})
     check_password_policy(password)
     user = User(username=username, role=role, password_hash=hash_password(password))
@@ -88,21 +101,6 @@ def end_sessions(user: User) -> None:
     user.session_version = User.session_version + 1
 
 
-def user_for_session(session: Session, session_id: str) -> User | None:
-    """The user a browser session names, or None when the session is no longer valid.
-
-    None for an ended session (an older version), a disabled or deleted account, and ids
-    of another form (a plain "<id>" from before session versions: signed out too).
-    """
-    match = _SESSION_ID.fullmatch(session_id)
-    if match is None:
-        return None
-    user = session.get(User, int(match[1]))
-    if user is None or not user.is_enabled or user.session_version != int(match[2]):
-        return None
-    return user
-
-
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
@@ -115,14 +113,19 @@ def authenticate(
     session: Session, username: str, password: str, now: datetime,
     max_failures: int, lockout: timedelta,
 ) -> LoginResult:
-    """Check a password, counting failures and locking the account after ``max_failures``."""
-    user = session.scalar(select(User).where(User.username == username))
+    """Check a password, counting failures and locking the account after ``max_failures``.
+
+    Every path costs one argon2 computation (an unknown name hashes, a locked account still
+    verifies), so the time an answer takes does not tell which names exist or are locked.
+    """
+    user = user_named(session, username)
     if user is None:
-        _hasher.hash(password)  # same cost as a real check: no username probing by timing
+        _hasher.hash(password)
         return LoginResult(None, "bad_credentials")
+    password_ok = _verify(user.password_hash, password)
     if user.locked_until and user.locked_until > now:
         return LoginResult(user, "locked", user.locked_until)
-    if not _verify(user.password_hash, password):
+    if not password_ok:
         return _count_failure(user, now, max_failures, lockout)
     if not user.is_enabled:
         return LoginResult(user, "disabled")

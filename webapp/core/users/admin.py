@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core.audit import chain as audit
 from webapp.core.base.actor import Actor
+from webapp.core.base.capabilities import role_may, roles_with
 from webapp.core.base.errors import ID_MAX, InvalidInput, NotFound
 from webapp.core.base.transactions import write_transaction
 from webapp.core.users import accounts
@@ -92,7 +93,7 @@ def change_role(session: Session, actor: Actor, user_id: int, role: str, now: da
     with write_transaction(session):
         user = get_user(session, user_id)
         _not_yourself(actor, user, "change your own role")
-        if role != "admin":
+        if not role_may(role, "manage_users"):
             _keep_an_admin(session, user)
         before, user.role = user.role, role
         _audit(session, actor, "user.role", user, now,
@@ -144,10 +145,13 @@ def _not_yourself(actor: Actor, user: User, what: str) -> None:
 
 
 def _keep_an_admin(session: Session, user: User) -> None:
-    if user.role != "admin" or not user.is_enabled:
+    """Refuse to take away the last enabled account that may manage users: nobody could
+    give the role back."""
+    if not role_may(user.role, "manage_users") or not user.is_enabled:
         return
     others = session.scalar(select(func.count()).select_from(User).where(
-        User.role == "admin", User.is_enabled.is_(True), User.id != user.id))
+        User.role.in_(sorted(roles_with("manage_users"))), User.is_enabled.is_(True),
+        User.id != user.id))
     if not others:
         raise InvalidInput("This is the last enabled administrator.",
                            {"user": "Make another user an admin first."})

@@ -5,10 +5,15 @@ A workflow document (JSON, see ``webapp/packs/``) is parsed into frozen dataclas
 """
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.core.base.errors import InvalidInput
+from webapp.core.base.words import label
+from webapp.core.fields.spec import FieldSpec, export_fields, parse_fields
+from webapp.core.settings.store import GENERIC, Setting
 
 CATEGORIES = ("active", "inactive", "closed")
 WILDCARD = "*"
@@ -68,11 +73,17 @@ class Derivation:
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """What the grace-period sweep does to this type."""
+    """What the grace-period sweep does to this type, and the settings it reads: named in the
+    file or implied (``<type>_grace_period``, ``<type>_warning_period``,
+    ``<type>_auto_inactivate``); the first two must be declared, the switch may be left out
+    (then the sweep always inactivates)."""
 
     from_states: tuple[str, ...]
     inactive_state: str
     reactivate_to: str | None
+    grace_setting: str
+    warning_setting: str
+    auto_setting: str
 
 
 @dataclass(frozen=True)
@@ -86,8 +97,13 @@ class Workflow:
     cascades: tuple[Cascade, ...] = ()
     derived: tuple[Derivation, ...] = ()
     sweep: SweepSpec | None = None
-    #: Constraints on data fields: {"priority": {"enum": [...]}}.
-    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The type's declared data fields, in order (CONTRACT §7); empty: free-form data.
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    #: The settings this type needs (its sweep's, its thresholds, its limits), declared in
+    #: its file and in force while the workflow is.
+    settings: tuple[Setting, ...] = ()
+    #: The setting capping how many entities of this type one bulk request may change.
+    bulk_limit: str | None = None
 
     def state(self, name: str) -> State | None:
         """Look a state up by name, case-insensitively (``SOLD`` and ``sold`` are one)."""
@@ -111,7 +127,13 @@ class Workflow:
 
 
 def parse(entity_type: str, doc: dict[str, Any]) -> Workflow:
-    """Build a Workflow from its document; raises InvalidInput naming the bad parts."""
+    """Build a Workflow from its document, checked against the workflow file's schema first:
+    raises InvalidInput naming each bad key by its path in a file
+    (``types.<entity_type>.transitions[2].rolse``), then anything the schema cannot see."""
+    # Imported here: the schema reads the rule kinds, and their module imports this one.
+    from webapp.core.workflows import schema
+
+    schema.check_type(entity_type, doc)
     try:
         return _parse(entity_type, doc)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -125,24 +147,54 @@ def _parse(entity_type: str, doc: dict[str, Any]) -> Workflow:
     sweep = doc.get("sweep")
     return Workflow(
         entity_type=entity_type,
-        label=doc.get("label", entity_type.replace("_", " ").title()),
+        label=doc.get("label", label(entity_type).title()),
         initial=doc["initial"],
         states=states,
         transitions=transitions,
         parent_type=doc.get("parent_type"),
         cascades=tuple(_cascade(c) for c in doc.get("cascades", [])),
         derived=tuple(_derivation(d) for d in doc.get("derived", [])),
-        sweep=SweepSpec(tuple(sweep["from"]), sweep["inactive"], sweep.get("reactivate_to"))
-        if sweep else None,
-        fields=dict(doc.get("fields", {})),
+        sweep=_sweep(entity_type, sweep) if sweep else None,
+        fields=parse_fields(doc.get("fields")),
+        settings=_settings(entity_type, doc),
+        bulk_limit=_setting_name("bulk_limit", doc.get("bulk_limit")),
     )
+
+
+def _sweep(entity_type: str, spec: dict[str, Any]) -> SweepSpec:
+    implied = implied_sweep_settings(entity_type)
+    names = {k: _setting_name(f"sweep {k}", spec.get(k) or implied[k]) for k in implied}
+    return SweepSpec(tuple(spec["from"]), spec["inactive"], spec.get("reactivate_to"), **names)
+
+
+def implied_sweep_settings(entity_type: str) -> dict[str, str]:
+    """The settings a type's sweep reads unless its file names others."""
+    return {"grace_setting": f"{entity_type}_grace_period",
+            "warning_setting": f"{entity_type}_warning_period",
+            "auto_setting": f"{entity_type}_auto_inactivate"}
+
+
+def _setting_name(what: str, name: Any) -> str | None:
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"{what} must name a setting")
+    return name
+
+
+def _settings(entity_type: str, doc: dict[str, Any]) -> tuple[Setting, ...]:
+    """The type's ``settings`` block: ``{key: declaration}`` (see ``Setting.from_spec``);
+    a declaration without a group is listed under the type's name."""
+    block = doc.get("settings", {})
+    if not isinstance(block, dict):
+        raise ValueError("settings must be an object {name: declaration}")  # noqa: TRY004
+    group = f"{doc.get('label') or label(entity_type).title()} settings"
+    return tuple(Setting.from_spec(key, spec, group) for key, spec in block.items())
 
 
 def _state(name: str, spec: dict[str, Any]) -> State:
     category = spec.get("category", "active")
     if category not in CATEGORIES:
         raise ValueError(f"state {name!r}: category must be one of {', '.join(CATEGORIES)}")
-    return State(name, spec.get("label", name.replace("_", " ").capitalize()), category,
+    return State(name, spec.get("label", label(name).capitalize()), category,
                  bool(spec.get("terminal", False)))
 
 
@@ -186,12 +238,23 @@ def to_document(wf: Workflow) -> dict[str, Any]:
                      "trigger_states": list(d.trigger_states), "applies_in": list(d.applies_in),
                      "thresholds": [{"at_most": n, "to": s} for n, s in d.thresholds]}
                     for d in wf.derived],
-        "fields": wf.fields,
+        "fields": export_fields(wf.fields),
     }
     if wf.sweep:
         doc["sweep"] = {"from": list(wf.sweep.from_states), "inactive": wf.sweep.inactive_state,
-                        "reactivate_to": wf.sweep.reactivate_to}
+                        "reactivate_to": wf.sweep.reactivate_to, **_named_sweep_settings(wf)}
+    if wf.settings:
+        doc["settings"] = {s.key: s.to_spec() for s in wf.settings}
+    if wf.bulk_limit:
+        doc["bulk_limit"] = wf.bulk_limit
     return doc
+
+
+def _named_sweep_settings(wf: Workflow) -> dict[str, str]:
+    """The sweep's settings that the file named (the implied ones are left implied)."""
+    assert wf.sweep is not None
+    implied = implied_sweep_settings(wf.entity_type)
+    return {k: getattr(wf.sweep, k) for k in implied if getattr(wf.sweep, k) != implied[k]}
 
 
 def _transition_doc(t: Transition) -> dict[str, Any]:
@@ -260,3 +323,124 @@ def _reachable(wf: Workflow) -> set[str]:
                 seen.add(t.target)
                 todo.append(t.target)
     return seen
+
+
+# ------------------------------------------------------------------------- follow-up loops
+
+#: A (type, state) pair: "an entity of this type enters this state".
+Node = tuple[str, str]
+
+
+def follow_up_loops(workflows: Mapping[str, Workflow],
+                    through: Collection[str] | None = None) -> list[str]:
+    """The loops among the cascades and derived statuses of ``workflows`` taken together (they
+    cross types), one sentence each; with ``through``, only loops that involve those types.
+
+    Entering (type, state) sets off (type', state'): a cascade moves relatives below, a derived
+    status moves the parent above. A loop is a group of these that lead round to each other,
+    go both down and up, and move one type into two states: the same entity could then be
+    moved back and forth for ever (at run time such a change is refused, see
+    ``changes.cascades.Waves``). A chain that only descends a hierarchy of one type (a folder
+    closing its sub-folders) ends at the leaves, and one that comes back to the very state it
+    started from moves nothing (the entity is in that state already): neither is a loop.
+    """
+    edges = _follow_up_edges(workflows)
+    loops: list[str] = []
+    done: set[Node] = set()
+    for node in sorted(edges):
+        if node in done:
+            continue
+        group = {m for m in _reach(edges, node) if node in _reach(edges, m)}
+        done |= group
+        walk = _loop_in(edges, group)
+        if walk and (through is None or {t for t, _ in group} & set(through)):
+            steps = " → ".join(f"{label(t)} {s}" for t, s in walk)
+            loops.append(f"The cascades loop: {steps}; a change there could go round for ever. "
+                         "Remove one of these cascades or derived statuses.")
+    return loops
+
+
+def _follow_up_edges(workflows: Mapping[str, Workflow]) -> dict[Node, list[tuple[Node, bool]]]:
+    """For each (type, state), what entering it sets off, and whether that climbs (derived)."""
+    edges: dict[Node, list[tuple[Node, bool]]] = {}
+    for wf in workflows.values():
+        for c in wf.cascades:
+            if set(c.from_states) - {c.to}:
+                edges.setdefault((wf.entity_type, c.on_enter), []).append(((c.path[-1], c.to), False))
+        for d in wf.derived:
+            for trigger in d.trigger_states:
+                edges.setdefault((d.child_type, trigger), []).extend(
+                    ((wf.entity_type, to), True) for _, to in d.thresholds
+                    if set(d.applies_in) - {to})
+    return {node: sorted(set(out)) for node, out in edges.items()}
+
+
+def _reach(edges: Mapping[Node, list[tuple[Node, bool]]], start: Node,
+           within: Collection[Node] | None = None) -> dict[Node, Node | None]:
+    """Every node reachable from ``start`` (inside ``within``), each with the one before it on
+    a shortest way there."""
+    came: dict[Node, Node | None] = {start: None}
+    todo = deque([start])
+    while todo:
+        here = todo.popleft()
+        for node, _climbs in edges.get(here, ()):
+            if node not in came and (within is None or node in within):
+                came[node] = here
+                todo.append(node)
+    return came
+
+
+def _loop_in(edges: Mapping[Node, list[tuple[Node, bool]]], group: set[Node]) -> list[Node] | None:
+    """A round trip through two states of one type inside ``group`` (nodes that all lead to
+    each other), when the group is a loop (see ``follow_up_loops``); None otherwise."""
+    kinds = {climbs for a in group for b, climbs in edges.get(a, ()) if b in group}
+    states: dict[str, list[Node]] = {}
+    for node in sorted(group):
+        states.setdefault(node[0], []).append(node)
+    twice = next((nodes for nodes in states.values() if len(nodes) > 1), None)
+    if kinds != {True, False} or twice is None:
+        return None
+    there, back = _way(edges, twice[0], twice[1], group), _way(edges, twice[1], twice[0], group)
+    return there + back[1:]
+
+
+def _way(edges: Mapping[Node, list[tuple[Node, bool]]], start: Node, goal: Node,
+         group: set[Node]) -> list[Node]:
+    came = _reach(edges, start, group)
+    way: list[Node] = []
+    at: Node | None = goal
+    while at is not None:
+        way.append(at)
+        at = came[at]
+    return way[::-1]
+
+
+def settings_problems(wf: Workflow, known: Mapping[str, Setting]) -> list[str]:
+    """The settings the workflow reads that are not declared (by itself, or among ``known``:
+    the generic and built-in ones), or not of the kind it reads them as. A sweep without its
+    settings would otherwise never run for the type, silently."""
+    own = {s.key: s for s in wf.settings}
+    available = {**known, **own}
+    problems = [f"Setting {k!r} is a generic setting; a workflow cannot declare it."
+                for k in own if k in GENERIC]
+    needed: list[tuple[str, str | None, type]] = []
+    if wf.sweep:
+        needed += [("The sweep", wf.sweep.grace_setting, int),
+                   ("The sweep", wf.sweep.warning_setting, int)]
+        if wf.sweep.auto_setting in available:
+            needed.append(("The sweep", wf.sweep.auto_setting, bool))
+    needed.append(("The bulk limit", wf.bulk_limit, int))
+    needed += [(f"Setting {s.key!r} (below)", s.below, int) for s in wf.settings]
+    needed += [("A derived status", n, int) for d in wf.derived for n, _ in d.thresholds
+               if isinstance(n, str)]
+    for what, key, type_ in needed:
+        if key is None:
+            continue
+        if key not in available:
+            problems.append(f"{what} reads setting {key!r}, which is not declared: add it to "
+                            f"the type's \"settings\".")
+        elif available[key].type is not type_:
+            kind = "a whole number" if type_ is int else "true or false"
+            problems.append(f"{what} reads setting {key!r} as {kind}, but it is declared "
+                            f"as {available[key].type.__name__}.")
+    return problems

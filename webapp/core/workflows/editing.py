@@ -10,7 +10,7 @@ import copy
 import heapq
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,8 +23,10 @@ from webapp.core.base.actor import Actor
 from webapp.core.base.errors import InvalidInput, NotFound
 from webapp.core.base.relations import chunked
 from webapp.core.base.transactions import write_transaction
+from webapp.core.base.words import label
+from webapp.core.fields import impact as field_impact
 from webapp.core.workflows import definition as wfmod
-from webapp.core.workflows import packs, registry
+from webapp.core.workflows import packs, registry, schema
 from webapp.core.workflows.definition import WILDCARD, Cascade, RuleSpec, Transition, Workflow
 from webapp.core.workflows.rules import RuleContext, evaluate, validate_params
 from webapp.models import Entity, WorkflowDefinition
@@ -149,7 +151,7 @@ def path_problem(workflows: Mapping[str, Workflow], entity_type: str,
         if wf is None:
             return f"{step!r} is not a known entity type"
         if wf.parent_type != parent:
-            return f"a {step.replace('_', ' ')} is not a child of a {parent.replace('_', ' ')}"
+            return f"a {label(step)} is not a child of a {label(parent)}"
         parent = step
     return None if path else "name at least one type"
 
@@ -166,7 +168,7 @@ def rule_problems(spec: RuleSpec, entity_type: str,
         return {"path": problem}
     unknown = [s for s in spec.params["states"] if s not in workflows[path[-1]].states]
     if unknown:
-        return {"states": f"{path[-1].replace('_', ' ')} has no state {', '.join(unknown)}"}
+        return {"states": f"{label(path[-1])} has no state {', '.join(unknown)}"}
     return {}
 
 
@@ -189,10 +191,11 @@ def cascade_problems(cascade: Cascade, wf: Workflow,
     return errors
 
 
-def problems(doc: Any, entity_type: str, workflows: Mapping[str, Workflow]) -> list[str]:
+def problems(doc: Any, entity_type: str, workflows: Mapping[str, Workflow], *,
+             loops: bool = True) -> list[str]:
     """Everything that makes ``doc`` unsafe to save as ``entity_type``'s workflow, given the
-    other workflows in force: the registry's static checks plus the relatives that rules and
-    cascades name."""
+    other workflows in force: the registry's static checks, the relatives that rules and
+    cascades name, and (unless ``loops`` is False) the cascade loops it would close."""
     try:
         wf = wfmod.parse(entity_type, doc)
     except InvalidInput as err:
@@ -206,8 +209,10 @@ def problems(doc: Any, entity_type: str, workflows: Mapping[str, Workflow]) -> l
             found += [f"Rule {r.kind!r} on {t.name!r}: {k} {m}."
                       for k, m in rule_problems(r, entity_type, others).items()]
     for c in wf.cascades:
-        found += [f"Cascade on {c.on_enter!r}: {k.replace('_', ' ')} {m}."
+        found += [f"Cascade on {c.on_enter!r}: {label(k)} {m}."
                   for k, m in cascade_problems(c, wf, others).items()]
+    if loops and not found:
+        found += wfmod.follow_up_loops(others, through={entity_type})
     return found
 
 
@@ -242,7 +247,7 @@ def dry_check(session: Session, wf: Workflow, transition: str, spec: RuleSpec,
         raise NotFound(f"{wf.label} has no transition {transition!r}.")
     sources = source_states(wf, move)
     ids = _first_ids(session, wf.entity_type, sources, cap + 1)
-    ctx = RuleContext(session, now, settings, move.name, move.target)
+    ctx = RuleContext(session, now, settings, move.name, move.target, fields=wf.fields)
     result = DryCheck(move.name, sources, min(len(ids), cap), 0, len(ids) > cap)
     for chunk in chunked(ids[:cap], _BATCH):
         batch = session.scalars(select(Entity).where(Entity.id.in_(chunk))).all()
@@ -336,7 +341,9 @@ def import_problems(doc: Document, workflows: Mapping[str, Workflow]) -> list[st
                 found.append(f"{name}: {err.message}")
     others = {**workflows, **parsed}
     for name in parsed:
-        found += [f"{name}: {p}" for p in problems(doc["types"][name], name, others)]
+        found += [f"{name}: {p}" for p in problems(doc["types"][name], name, others, loops=False)]
+    if not found:  # a loop may run through several of the file's types: said once
+        found += wfmod.follow_up_loops(others, through=set(parsed))
     return found
 
 
@@ -349,3 +356,35 @@ def import_file(session: Session, reg: registry.WorkflowRegistry, raw: bytes, ac
         if found:
             raise WorkflowInvalid("The file", found)
         return packs.import_document(session, reg, doc, actor, now)
+
+
+def import_impact(session: Session, workflows: Mapping[str, Workflow], raw: bytes,
+                  limit: int = field_impact.EXACT_LIMIT, chunk: int = 2000
+                  ) -> list[field_impact.Impact]:
+    """Check a workflow file as ``import_file`` does (raising the same errors), then report
+    for each type whose declared fields it changes how many stored entities the new fields
+    would refuse. Reads only: entities are read in chunks by id, at most ``limit`` per type."""
+    doc = read_file(raw)
+    found = import_problems(doc, workflows)
+    if found:
+        raise WorkflowInvalid("The file", found)
+    schema.check_file(doc)
+
+    def stored(entity_type: str) -> Iterator[tuple[int, Any]]:
+        last = 0
+        while True:
+            rows = session.execute(
+                select(Entity.id, Entity.data).where(Entity.type == entity_type, Entity.id > last)
+                .order_by(Entity.id).limit(chunk)).all()
+            yield from ((r.id, r.data) for r in rows)
+            if len(rows) < chunk:
+                return
+            last = rows[-1].id
+
+    reports = []
+    for name, definition in doc["types"].items():
+        old = workflows[name].fields if name in workflows else {}
+        new = wfmod.parse(name, definition).fields
+        if field_impact.needs_check(old, new):
+            reports.append(field_impact.impact(name, old, new, stored(name), limit=limit))
+    return [r for r in reports if r.violating]

@@ -9,17 +9,17 @@ from sqlalchemy.orm import Session
 
 from webapp.core.audit import chain as audit
 from webapp.core.base.actor import Actor
-from webapp.core.base.errors import InvalidInput
-from webapp.core.workflows import registry
+from webapp.core.workflows import registry, schema
 from webapp.models import WorkflowDefinition
 
 
 def import_document(session: Session, reg: registry.WorkflowRegistry, doc: Any, actor: Actor,
                     now: datetime) -> list[str]:
-    """Store every type of a pack/workflow document (inside the caller's transaction)."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("types"), dict) or not doc["types"]:
-        raise InvalidInput("A workflow file needs a non-empty \"types\" object.",
-                           {"file": "Expected {\"pack\": ..., \"types\": {TYPE: {...}}}."})
+    """Store every type of a pack/workflow document (inside the caller's transaction).
+
+    A type's declared ``settings`` are stored with it and come into force with it: the
+    registry hands them to the settings store once ``reg`` reloads."""
+    schema.check_file(doc)  # every key known, with its path when not, before anything is read
     pack = str(doc.get("pack") or "custom")
     known = set(session.scalars(select(WorkflowDefinition.entity_type))) | set(doc["types"])
     records = []

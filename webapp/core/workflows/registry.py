@@ -2,6 +2,11 @@
 
 Several processes share one database, so the cache is checked against a cheap fingerprint
 (the sum of row versions and the row count) instead of being trusted for ever.
+
+The registry is also where the settings store learns the settings the workflows declare
+(``declared_settings``, wired by the StateManager); the built-in packs' declarations are
+handed to the settings package once, when this module is imported, so they have their
+defaults before any pack is loaded.
 """
 from __future__ import annotations
 
@@ -15,9 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.core.base.errors import InvalidInput, NotFound
+from webapp.core.settings import store as settings_store
+from webapp.core.settings.store import Setting
 from webapp.core.workflows import definition as wfmod
 from webapp.core.workflows.definition import Workflow
-from webapp.core.workflows.rules import RULE_KINDS, validate_params
+from webapp.core.workflows.rules import RULE_KINDS, field_problems, validate_params
 from webapp.models import WorkflowDefinition
 
 PACKS = ("realestate", "facilities", "accounts")
@@ -32,6 +39,9 @@ class WorkflowRegistry:
         self._fingerprint: tuple[int, int] | None = None
         self._workflows: dict[str, Workflow] = {}
         self._packs: dict[str, str] = {}
+        self._settings: dict[str, Setting] = {}
+        #: Changes whenever the workflows in force may have changed (read by the settings store).
+        self.generation = 0
 
     def all(self, session: Session) -> dict[str, Workflow]:
         fingerprint = tuple(session.execute(_FINGERPRINT).one())
@@ -40,8 +50,17 @@ class WorkflowRegistry:
                 rows = session.scalars(select(WorkflowDefinition)).all()
                 self._workflows = {r.entity_type: wfmod.parse(r.entity_type, r.definition) for r in rows}
                 self._packs = {r.entity_type: r.pack for r in rows}
+                self._settings = {s.key: s for _, wf in sorted(self._workflows.items())
+                                  for s in wf.settings}
                 self._fingerprint = fingerprint  # type: ignore[assignment]
+                self.generation += 1
             return dict(self._workflows)
+
+    def declared_settings(self, session: Session) -> dict[str, Setting]:
+        """The settings the workflows in force declare, by key (the settings store's source)."""
+        self.all(session)
+        with self._lock:
+            return dict(self._settings)
 
     def get(self, session: Session, entity_type: str) -> Workflow:
         wf = self.all(session).get(entity_type)
@@ -58,15 +77,17 @@ class WorkflowRegistry:
     def invalidate(self) -> None:
         with self._lock:
             self._fingerprint = None
+            self.generation += 1
 
 
 def problems(wf: Workflow, known_types: set[str]) -> list[str]:
     """Everything that would make a workflow unsafe to save, as sentences."""
     found = wfmod.check(wf, set(RULE_KINDS))
+    found += wfmod.settings_problems(wf, settings_store.REGISTRY)
     for t in wf.transitions:
         for r in t.rules:
             found += [f"Rule {r.kind!r} on {t.name!r}: {k} {m}."
-                      for k, m in validate_params(r).items()]
+                      for k, m in (validate_params(r) or field_problems(r, wf.fields)).items()]
     for c in wf.cascades:
         if c.path[-1] not in known_types:
             found.append(f"Cascade on {c.on_enter!r} names unknown type {c.path[-1]!r}.")
@@ -75,12 +96,22 @@ def problems(wf: Workflow, known_types: set[str]) -> list[str]:
     return found
 
 
+def loops_with_stored(session: Session, wf: Workflow) -> list[str]:
+    """The cascade loops ``wf`` would close with the workflows stored beside it (cascades and
+    derived statuses cross types, so no workflow can be checked for them alone)."""
+    rows = session.scalars(select(WorkflowDefinition)
+                           .where(WorkflowDefinition.entity_type != wf.entity_type)).all()
+    together = {r.entity_type: wfmod.parse(r.entity_type, r.definition) for r in rows}
+    return wfmod.follow_up_loops({**together, wf.entity_type: wf}, through={wf.entity_type})
+
+
 def save(session: Session, entity_type: str, document: dict[str, Any], pack: str, actor: str,
          now: datetime, known_types: set[str], expected_version: int | None = None
          ) -> tuple[WorkflowDefinition, dict[str, Any] | None]:
     """Validate and store a workflow document; returns the row and the previous document."""
     wf = wfmod.parse(entity_type, document)
-    found = problems(wf, known_types | {entity_type})
+    found = (problems(wf, known_types | {entity_type}) or loops_with_stored(session, wf)
+             or _conflicts(session, wf))
     if found:
         raise InvalidInput(f"The workflow for {entity_type!r} has problems.",
                            {"definition": " ".join(found)})
@@ -103,6 +134,20 @@ def save(session: Session, entity_type: str, document: dict[str, Any], pack: str
     return row, before
 
 
+def _conflicts(session: Session, wf: Workflow) -> list[str]:
+    """A setting declared by another workflow too must be declared the same way: the store
+    keeps one declaration per key."""
+    if not wf.settings:
+        return []
+    others = session.execute(select(WorkflowDefinition.entity_type, WorkflowDefinition.definition)
+                             .where(WorkflowDefinition.entity_type != wf.entity_type)).all()
+    declared = {s.key: (other, s) for other, doc in others
+                for s in wfmod.parse(other, doc).settings}
+    return [f"Setting {s.key!r} is declared differently by {declared[s.key][0]!r}: declare it "
+            f"the same way, or give it another name." for s in wf.settings
+            if s.key in declared and declared[s.key][1] != s]
+
+
 def load_pack(name: str) -> dict[str, Any]:
     """A built-in pack's document from ``webapp/packs/<name>.json``."""
     if name not in PACKS:
@@ -115,3 +160,14 @@ def export_document(session: Session, registry: WorkflowRegistry, entity_type: s
     wf = registry.get(session, entity_type)
     return {"pack": registry.pack_of(session, entity_type),
             "types": {entity_type: wfmod.to_document(wf)}}
+
+
+def _declare_builtin_settings() -> None:
+    """Hand the built-in packs' declared settings to the settings package (see the docstring
+    above): a store then knows them without reading the database."""
+    for name in PACKS:
+        for entity_type, doc in load_pack(name)["types"].items():
+            settings_store.declare_builtin(wfmod.parse(entity_type, doc).settings)
+
+
+_declare_builtin_settings()

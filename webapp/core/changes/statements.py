@@ -1,0 +1,177 @@
+"""The write path's statements, one small interface with a SQLite and a PostgreSQL implementation.
+
+Each statement runs once per chunk of thousands of rows. SQLite takes the rows through the
+driver's executemany; PostgreSQL takes one list per column and ``unnest``s them, so a whole
+chunk is one statement. Values are converted by their column type's own bind processor (the
+conversion SQLAlchemy would apply), without SQLAlchemy's per-row parameter machinery, which
+cost more than the database work itself (bench/bulk.py).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, outbox_table
+from webapp.core.base.relations import chunked
+from webapp.models import Entity, StatusChange
+
+_T = Entity.__table__
+_H = StatusChange.__table__
+_O = outbox_table()
+
+HISTORY_COLUMNS = ("entity_id", "old_status", "new_status", "action", "reason", "actor",
+                   "source", "correlation_id", "metadata", "seconds_in_previous", "created_at")
+OUTBOX_COLUMNS = ("event_type", "entity_id", "payload", "idempotency_key", "created_at", "state",
+                  "attempts", "next_attempt_at")
+
+#: The StatusChanged / EntityUpdated payload, defined once: each key and the column of the
+#: history row (h) or entity (e) it comes from. The database builds outbox payloads from it;
+#: ``writer.event_payload`` builds the in-process ones from the same list.
+PAYLOAD = (("change_id", "h.id"), ("entity_id", "h.entity_id"), ("type", "e.type"),
+           ("name", "e.name"), ("old_status", "h.old_status"), ("new_status", "h.new_status"),
+           ("action", "h.action"), ("source", "h.source"), ("actor", "h.actor"),
+           ("correlation_id", "h.correlation_id"), ("parent_id", "e.parent_id"))
+#: A change that kept the status (a data update) is an EntityUpdated, not a StatusChanged.
+_EVENT_SQL = (f"CASE WHEN h.old_status = h.new_status THEN '{ENTITY_UPDATED}' "
+              f"ELSE '{STATUS_CHANGED}' END")
+
+# An entity row to update: (status, status_changed_at, updated_at[, data[, name]], id, version).
+UpdateRow = tuple[Any, ...]
+#: What an update rewrites besides status, version and times: nothing, the data, or the data
+#: and the name. A name is only SET when it changes: SQLite's search index triggers on it.
+SHAPES = ((), ("data",), ("data", "name"))
+
+
+class Statements:
+    """What the write path asks of the database, for one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def bind(self, column: Any) -> Callable[[Any], Any]:
+        """The column type's conversion of a Python value to what the driver takes."""
+        process = column.type.dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
+        return process or (lambda value: value)
+
+    def json(self, column: Any) -> Callable[[Any], Any]:
+        return self.bind(column)
+
+    def update_entities(self, rows: Sequence[UpdateRow], shape: tuple[str, ...]) -> int:
+        """Bump status, version and times (and set the ``shape``'s columns) of the rows still at
+        their version; the rowcount (-1 when the driver cannot tell)."""
+        raise NotImplementedError
+
+    def insert_history(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Insert HISTORY_COLUMNS rows in the given order; their new ids in the same order."""
+        raise NotImplementedError
+
+    def insert_events(self, history_ids: Sequence[int], now: Any) -> None:
+        """One pending outbox row per history id, its payload built by the database."""
+        raise NotImplementedError
+
+    def insert_outbox(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Pending outbox rows (OUTBOX_COLUMNS, payload already as the driver takes it)."""
+        raise NotImplementedError
+
+
+class SqliteStatements(Statements):
+    def update_entities(self, rows: Sequence[UpdateRow], shape: tuple[str, ...]) -> int:
+        extra = "".join(f", {column}=?" for column in shape)
+        sql = (f"UPDATE {_T.name} SET status=?, version=version+1, status_changed_at=?, "
+               f"updated_at=?{extra} WHERE id=? AND version=?")
+        return self.conn.exec_driver_sql(sql, list(rows)).rowcount
+
+    def insert_history(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        self.conn.exec_driver_sql(_insert_sql(_H.name, HISTORY_COLUMNS, "?"), list(rows))
+        # SQLite numbers the rows of one executemany consecutively (this transaction holds the
+        # database's write lock), so the last id gives them all; RETURNING would insert row
+        # by row.
+        last = self.conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+        return list(range(last - len(rows) + 1, last + 1))
+
+    def insert_events(self, history_ids: Sequence[int], now: Any) -> None:
+        for part in chunked(list(history_ids)):
+            where = f"h.id IN ({', '.join(['?'] * len(part))})"
+            self.conn.exec_driver_sql(_events_sql("json_object", _SQLITE_UUID, "?", where),
+                                      (now, now, *part))
+
+    def insert_outbox(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.conn.exec_driver_sql(_insert_sql(_O.name, OUTBOX_COLUMNS, "?"), list(rows))
+
+
+class PostgresStatements(Statements):
+    def json(self, column: Any) -> Callable[[Any], Any]:
+        return json.dumps  # unnest and the ::jsonb casts take JSON text
+
+    def update_entities(self, rows: Sequence[UpdateRow], shape: tuple[str, ...]) -> int:
+        return self.conn.exec_driver_sql(_PG_UPDATE[shape], _columns(rows)).rowcount
+
+    def insert_history(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        # Ids first, so the rows go in with them in one unnest (RETURNING gives no order).
+        ids = sorted(self.conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{_H.name}', 'id')) "
+            f"FROM generate_series(1, %s)", (len(rows),)).scalars())
+        self.conn.exec_driver_sql(_PG_HISTORY, _columns(
+            [(hid, *row) for hid, row in zip(ids, rows, strict=True)]))
+        return ids
+
+    def insert_events(self, history_ids: Sequence[int], now: Any) -> None:
+        sql = _events_sql("jsonb_build_object", "gen_random_uuid()::text", "%s", "h.id = ANY(%s)")
+        for part in chunked(list(history_ids)):
+            self.conn.exec_driver_sql(sql, (now, now, list(part)))
+
+    def insert_outbox(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        marks = ", ".join("%s::jsonb" if c == "payload" else "%s" for c in OUTBOX_COLUMNS)
+        self.conn.exec_driver_sql(
+            f"INSERT INTO {_O.name} ({', '.join(OUTBOX_COLUMNS)}) VALUES ({marks})", list(rows))
+
+
+def statements_for(conn: Connection) -> Statements:
+    return (PostgresStatements if conn.dialect.name == "postgresql" else SqliteStatements)(conn)
+
+
+def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+    """Rows turned into one list per column, for PostgreSQL's unnest(): one statement for all
+    (a tuple: one set of parameters, not many)."""
+    return tuple(list(column) for column in zip(*rows, strict=True))
+
+
+def _pg_update(shape: tuple[str, ...]) -> str:
+    casts = {"data": ("v.data::jsonb", "%s::text[]"), "name": ("v.name", "%s::varchar[]")}
+    sets = "".join(f", {c} = {casts[c][0]}" for c in shape)
+    arrays = "".join(f", {casts[c][1]}" for c in shape)
+    names = "".join(f", {c}" for c in shape)
+    return (f"UPDATE {_T.name} AS e SET status = v.status, version = e.version + 1, "
+            f"status_changed_at = v.changed_at, updated_at = v.now{sets} "
+            f"FROM unnest(%s::varchar[], %s::timestamp[], %s::timestamp[]{arrays}, %s::integer[], "
+            f"%s::integer[]) AS v(status, changed_at, now{names}, id, version) "
+            f"WHERE e.id = v.id AND e.version = v.version")
+
+
+_PG_UPDATE = {shape: _pg_update(shape) for shape in SHAPES}
+_PG_HISTORY = (
+    f"INSERT INTO {_H.name} (id, {', '.join(HISTORY_COLUMNS)}) "
+    f"SELECT v.id, v.entity_id, v.old_status, v.new_status, v.action, v.reason, v.actor, v.source, "
+    f"v.correlation_id, v.metadata::jsonb, v.seconds_in_previous, v.created_at "
+    f"FROM unnest(%s::integer[], %s::integer[], %s::varchar[], %s::varchar[], %s::varchar[], "
+    f"%s::text[], %s::varchar[], %s::varchar[], %s::varchar[], %s::text[], %s::float8[], "
+    f"%s::timestamp[]) AS v(id, {', '.join(HISTORY_COLUMNS)})")
+#: A version-4 UUID made by SQLite (PostgreSQL has gen_random_uuid()).
+_SQLITE_UUID = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+                "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "
+                "|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
+
+
+def _events_sql(build_object: str, new_uuid: str, mark: str, where: str) -> str:
+    pairs = ", ".join(f"'{key}', {column}" for key, column in PAYLOAD)
+    return (f"INSERT INTO {_O.name} ({', '.join(OUTBOX_COLUMNS)}) "
+            f"SELECT {_EVENT_SQL}, h.entity_id, {build_object}('event', {_EVENT_SQL}, {pairs}), "
+            f"{new_uuid}, {mark}, 'pending', 0, {mark} "
+            f"FROM {_H.name} h JOIN {_T.name} e ON e.id = h.entity_id WHERE {where} ORDER BY h.id")

@@ -1,0 +1,356 @@
+"""The one schema of a workflow file: what ``workflows export`` writes and packs contain.
+
+Every way a workflow document comes in (a file or pack import, the editor's save, a stored row
+the registry parses) is checked against these models before anything reads it, so an unknown
+or misspelt key anywhere is refused with its path (``types.ticket.transitions[2].rolse``)
+instead of being read as a default: a misspelt ``roles`` would open the transition to every
+role. The JSON Schema the API publishes is generated from the same models.
+
+A key no model declares is refused: a later feature adds its keys here. Rule parameters are
+checked per kind against the rule registry's typed parameters. What the schema cannot see
+(the states a transition names exist, no cascade loops) is ``definition.check``'s business.
+"""
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
+
+from webapp.core.base.errors import InvalidInput
+from webapp.core.fields.spec import NAME as FIELD_NAME
+from webapp.core.fields.spec import FieldSpec
+from webapp.core.settings.store import KEY_PATTERN, SPEC_TYPES
+from webapp.core.workflows.definition import CATEGORIES, WILDCARD
+from webapp.core.workflows.rules import RULE_KINDS, RuleKind
+from webapp.models import ROLES
+
+TYPE_NAME = r"^[a-z][a-z0-9_]{0,49}$"
+#: States and transitions: they are stored in 50-character columns and appear in URLs.
+STATE_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,49}$"
+#: What a name that breaks a pattern should look like, in words.
+PATTERN_WORDS = {
+    TYPE_NAME: "lower-case letters, digits and _, starting with a letter (at most 50)",
+    STATE_NAME: "letters, digits and _, starting with a letter (at most 50)",
+    FIELD_NAME.pattern: "lower-case letters, digits and _, starting with a letter (at most 63)",
+    KEY_PATTERN.pattern: "lower-case letters, digits and _, starting with a letter (at most 80)",
+}
+#: Parameters a kind reads beyond its typed ones, any JSON value (field_condition compares
+#: with ``value``). The rule registry does not declare them (the rule form keeps the same
+#: list); once it does, they are read from there.
+UNTYPED_PARAMS: dict[str, tuple[str, ...]] = {"field_condition": ("value",)}
+#: At most this many problems are spelt out in an error's message (``fields`` has them all).
+SHOWN = 10
+
+TypeName = Annotated[str, StringConstraints(pattern=TYPE_NAME)]
+Name = Annotated[str, StringConstraints(pattern=STATE_NAME)]
+States = Annotated[list[Name], Field(min_length=1)]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+SettingKey = Annotated[str, StringConstraints(pattern=KEY_PATTERN.pattern)]
+#: A dict whose keys follow a pattern: the JSON Schema refuses any other key too.
+CLOSED_KEYS: dict[str, Any] = {"additionalProperties": False}
+
+
+class Strict(BaseModel):
+    """No unknown keys, no guessing (``"true"`` is not true, ``"30"`` is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# ----------------------------------------------------------------------------- rules
+
+def _params_model(kind: RuleKind) -> type[BaseModel]:
+    """The parameters of one rule kind, typed as the registry declares them."""
+    typed = {name: (_PARAM_TYPES.get(ptype, Any), ...) for name, ptype in kind.params.items()}
+    untyped = {name: (Any, None) for name in UNTYPED_PARAMS.get(kind.name, ())}
+    return create_model(f"{_camel(kind.name)}Params", __base__=Strict,
+                        __doc__=f"Parameters of the rule kind {kind.name!r}.", **typed, **untyped)
+
+
+_PARAM_TYPES: dict[type, Any] = {
+    int: Annotated[int, Field(ge=0)],
+    str: Annotated[str, StringConstraints(min_length=1)],
+    list: Annotated[list[str], Field(min_length=1)],
+    bool: bool,
+}
+
+
+def _rule_model(kind: RuleKind) -> type[BaseModel]:
+    params = _params_model(kind)
+    needed = bool(kind.params)
+    return create_model(
+        f"{_camel(kind.name)}Rule", __base__=Strict, __doc__=f"{kind.label} (a rule).",
+        kind=(Literal[kind.name], ...),  # type: ignore[valid-type]
+        params=(params, ...) if needed else (params, Field(default_factory=params)),
+        message=(Annotated[str, StringConstraints(min_length=1, max_length=500)] | None, None))
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+#: One model per registered kind; the rule's ``kind`` picks which checks its ``params``.
+RULE_MODELS = {name: _rule_model(kind) for name, kind in RULE_KINDS.items()}
+Rule = Annotated[Union[tuple(RULE_MODELS.values())], Field(discriminator="kind")]  # noqa: UP007
+
+
+# ------------------------------------------------------------------------- one type
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _count_or_setting(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and KEY_PATTERN.match(value):
+        return value
+    raise ValueError("must be a whole number of at least 0 or the key of a setting")
+
+
+def _number_or_switch(value: Any) -> int | bool:
+    if isinstance(value, int):  # bool is an int too: a switch's default
+        return value
+    raise ValueError("must be a whole number or true or false")
+
+
+#: A transition leaves one state, several, or any (``"*"``: every state but terminal ones).
+Source = Name | Literal[WILDCARD]  # type: ignore[valid-type]
+Sources = Annotated[list[Source], Field(min_length=1), BeforeValidator(
+    _one_or_many, json_schema_input_type=Source | list[Source])]
+
+
+class StateDoc(Strict):
+    label: Text | None = None
+    category: Literal[CATEGORIES] = "active"  # type: ignore[valid-type]
+    #: Nothing leaves a terminal state (CAPITALS in CONTRACT §5).
+    terminal: bool = False
+
+
+class TransitionDoc(Strict):
+    name: Name
+    from_: Sources = Field(alias="from")
+    to: Name
+    #: Who may take it; none: every role that may operate (CONTRACT §4).
+    roles: list[Role] = []
+    comment_required: bool = False
+    rules: list[Rule] = []
+
+
+class CascadeDoc(Strict):
+    """Entering ``on_enter`` moves the relatives down ``path`` that are in ``from`` to ``to``."""
+
+    on_enter: Name
+    path: Annotated[list[TypeName], Field(min_length=1)]
+    from_: States = Field(alias="from")
+    to: Name
+
+
+class ThresholdDoc(Strict):
+    #: At most this many counted children, or at most the value of this setting.
+    at_most: Annotated[int | str, PlainValidator(
+        _count_or_setting, json_schema_input_type=Annotated[int, Field(ge=0)] | SettingKey)]
+    to: Name
+
+
+class DerivationDoc(Strict):
+    """A status derived from the children of ``child_type`` (first matching threshold)."""
+
+    child_type: TypeName
+    count_states: States
+    trigger_states: States
+    applies_in: States
+    thresholds: Annotated[list[ThresholdDoc], Field(min_length=1)]
+
+
+class SweepDoc(Strict):
+    """What the grace-period sweep does to quiet entities of the type."""
+
+    from_: States = Field(alias="from")
+    inactive: Name
+    reactivate_to: Name | None = None
+    #: The settings it reads; left out: ``<type>_grace_period``, ``<type>_warning_period``
+    #: and ``<type>_auto_inactivate``.
+    grace_setting: SettingKey | None = None
+    warning_setting: SettingKey | None = None
+    auto_setting: SettingKey | None = None
+
+
+class SettingDoc(Strict):
+    """A setting the type needs (a grace period, a threshold, a limit), in force with it."""
+
+    type: Literal[tuple(SPEC_TYPES)]  # type: ignore[valid-type]
+    default: Annotated[int | bool, PlainValidator(_number_or_switch,
+                                                  json_schema_input_type=int | bool)]
+    description: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    #: Integer settings: both bounds (nothing unbounded is stored).
+    min: int | None = None
+    max: int | None = None
+    unit: Annotated[str, StringConstraints(max_length=50)] | None = None
+    group: Text | None = None
+    label: Text | None = None
+    #: Another integer setting this one must stay below (a warning before its grace period).
+    below: SettingKey | None = None
+
+
+class TypeDoc(Strict):
+    """One entity type's workflow: ``types.<type>`` of a file, what the editor saves."""
+
+    label: Text | None = None
+    initial: Name
+    parent_type: TypeName | None = None
+    states: Annotated[dict[Name, StateDoc], Field(min_length=1, json_schema_extra=CLOSED_KEYS)]
+    transitions: list[TransitionDoc] = []
+    cascades: list[CascadeDoc] = []
+    derived: list[DerivationDoc] = []
+    sweep: SweepDoc | None = None
+    #: The type's declared data fields, in order (CONTRACT §7).
+    fields: Annotated[dict[Annotated[str, StringConstraints(pattern=FIELD_NAME.pattern)],
+                           FieldSpec], Field(json_schema_extra=CLOSED_KEYS)] = {}
+    settings: Annotated[dict[SettingKey, SettingDoc], Field(json_schema_extra=CLOSED_KEYS)] = {}
+    #: The setting capping how many entities of the type one bulk request may change.
+    bulk_limit: SettingKey | None = None
+
+
+class WorkflowFile(Strict):
+    """A workflow file: a pack (``webapp/packs/*.json``) or what ``workflows export`` writes."""
+
+    schema_uri: str | None = Field(None, alias="$schema",
+                                   description="This schema's address, for editors.")
+    pack: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    types: Annotated[dict[TypeName, TypeDoc], Field(min_length=1, json_schema_extra=CLOSED_KEYS)]
+
+
+# --------------------------------------------------------------------------- checks
+
+class DocumentInvalid(InvalidInput):
+    """A document that does not fit the schema. ``fields`` maps each path to a sentence;
+    ``problems`` says each as a line a person reads. Nothing was saved."""
+
+    def __init__(self, subject: str, fields: dict[str, str]) -> None:
+        self.problems = [_line(path, sentence) for path, sentence in fields.items()]
+        more = len(self.problems) - SHOWN
+        shown = " ".join(self.problems[:SHOWN]) + (f" …and {more} more." if more > 0 else "")
+        super().__init__(f"{subject} does not fit the workflow file format: {shown}", fields)
+
+
+def check_file(doc: Any) -> WorkflowFile:
+    """A whole workflow file, checked; raises DocumentInvalid naming every bad key."""
+    try:
+        return WorkflowFile.model_validate(doc)
+    except ValidationError as err:
+        raise DocumentInvalid("The file", paths(err)) from None
+
+
+def check_type(entity_type: str, doc: Any) -> TypeDoc:
+    """One type's document, checked; paths are those of a file (``types.<type>.…``), so the
+    editor, an import and the API name a key the same way."""
+    try:
+        return TypeDoc.model_validate(doc)
+    except ValidationError as err:
+        raise DocumentInvalid(f"The workflow for {entity_type!r}",
+                              paths(err, ("types", entity_type))) from None
+
+
+@cache
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a workflow file, from the models above."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            **WorkflowFile.model_json_schema(), "title": "Statekeeper workflow file"}
+
+
+# ----------------------------------------------------------------------- the errors
+
+def paths(err: ValidationError, prefix: tuple[str | int, ...] = ()) -> dict[str, str]:
+    """pydantic's errors as {path: sentence}, paths as a person writes them:
+    ``types.ticket.transitions[2].rolse``. The first complaint about a path is kept."""
+    out: dict[str, str] = {}
+    for error in err.errors(include_url=False):
+        loc = (*prefix, *error["loc"])
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")
+        out.setdefault(_path(loc), _sentence(error))
+    return out
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]" or _is_rule_tag(loc, i):
+            continue  # pydantic's markers: a dict key's own check, the rule kind chosen
+        else:
+            out += f".{part}" if out else part
+    return out or "file"
+
+
+def _is_rule_tag(loc: tuple[str | int, ...], i: int) -> bool:
+    return i >= 2 and loc[i - 2] == "rules" and isinstance(loc[i - 1], int) and loc[i] in RULE_MODELS
+
+
+def _sentence(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if error["loc"] and error["loc"][-1] == "[key]" and kind == "string_pattern_mismatch":
+        return f"is not a valid name: use {PATTERN_WORDS.get(ctx['pattern'], ctx['pattern'])}"
+    if kind in _FIXED:
+        return _FIXED[kind]
+    if kind == "literal_error":
+        return f"must be one of {_unquote(ctx['expected'])}"
+    if kind == "union_tag_invalid":
+        return f"must be one of {_unquote(ctx['expected_tags'])}"
+    if kind == "string_pattern_mismatch":
+        return f"must be {PATTERN_WORDS.get(ctx['pattern'], 'text matching ' + ctx['pattern'])}"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty" if ctx.get("min_length", 1) == 1 else (
+            f"must have at least {ctx['min_length']} items")
+    if kind == "value_error":
+        return str(ctx["error"])
+    return _ANY_OTHER.get(kind, "{msg}").format(**ctx, msg=_predicate(error["msg"]))
+
+
+_FIXED = {
+    "extra_forbidden": "is not a known key",
+    "missing": "is required",
+    "union_tag_not_found": "is required",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+}
+_ANY_OTHER = {
+    "string_too_long": "must be at most {max_length} characters",
+    "too_long": "must have at most {max_length} items",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+}
+
+
+def _predicate(msg: str) -> str:
+    """pydantic's own words as a predicate: "Input should be a valid date" -> "must be …"."""
+    return msg.replace("Input should be", "must be").replace("Value error, ", "")
+
+
+def _unquote(expected: str) -> str:
+    return expected.replace("'", "")
+
+
+def _line(path: str, sentence: str) -> str:
+    """``types.ticket.transitions[2].rolse is not a known key.``"""
+    joiner = " " if sentence.split(" ", 1)[0] in ("is", "must", "needs", "has") else ": "
+    return f"{path}{joiner}{sentence.rstrip('.')}."
