@@ -39,9 +39,10 @@ def fresh_state_manager(clock: Clock) -> Iterator[None]:
 @pytest.fixture
 def sm(app: Flask) -> StateManager:
     """The app's StateManager with the built-in packs installed."""
-    manager = StateManager.get_instance()
-    with app.app_context(), write_transaction(db.session):
-        packs.install_packs(db.session, manager.workflows, SEEDER, manager.clock())
+    with app.app_context():
+        manager = StateManager.get_instance()
+        with write_transaction(db.session):
+            packs.install_packs(db.session, manager.workflows, SEEDER, manager.clock())
     return manager
 
 

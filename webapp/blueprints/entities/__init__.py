@@ -1,7 +1,8 @@
-"""The entities pages: lists with live search and CSV export, and each entity's own page."""
+"""The entities pages: lists with live search and CSV export, each entity's own page, and the
+forms a type's declared fields are created and edited with."""
 from flask import Blueprint
 
 bp = Blueprint("entities", __name__, url_prefix="/entities")
 
 # The route modules register themselves on ``bp``.
-from webapp.blueprints.entities import actions, lists, pages, reverts  # noqa: F401
+from webapp.blueprints.entities import actions, creating, lists, pages, reverts  # noqa: F401

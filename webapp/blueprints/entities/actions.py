@@ -9,10 +9,10 @@ from typing import Any
 
 from flask import flash, make_response, redirect, render_template, request, url_for
 
-from webapp.blueprints.entities import bp
+from webapp.blueprints.entities import bp, field_values, fields_form
 from webapp.blueprints.entities.common import manager
-from webapp.blueprints.entities.forms import EditForm
-from webapp.blueprints.entities.pages import actions_context, details_context
+from webapp.blueprints.entities.forms import EditForm, RenameForm
+from webapp.blueprints.entities.pages import actions_context, details_context, timeline_context
 from webapp.core.base.errors import (
     ConcurrencyConflict,
     InvalidInput,
@@ -20,7 +20,9 @@ from webapp.core.base.errors import (
     PermissionDenied,
     StatekeeperError,
 )
+from webapp.core.base.words import label, plural
 from webapp.core.changes.manager import Outcome
+from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.htmx import is_htmx, trigger
 from webapp.permissions import requires
@@ -59,6 +61,9 @@ def activity(entity_id: int):
 @bp.post("/<int:entity_id>/edit")
 @requires("operate")
 def edit(entity_id: int):
+    wf = manager().workflow(db.session, manager().get(db.session, entity_id).type)
+    if wf.fields:
+        return _edit_fields(entity_id, wf)
     form = EditForm()
     if not form.validate():
         return _details(entity_id, form, 400)
@@ -79,6 +84,52 @@ def edit(entity_id: int):
     return _saved(entity_id, "Saved." if saved else "Nothing changed: the values were the same.")
 
 
+def _edit_fields(entity_id: int, wf: Workflow) -> Any:
+    """Save the inputs of a type's declared fields: posted text, read as typed, checked by the
+    core's validation, then applied as a patch of every declared field (empty ones removed)."""
+    form, fields = RenameForm(), fields_form.build(wf.fields, request.form)
+    if fields.change_rows(request.form):  # a list's "Add a row" or "Remove" without script
+        return _fields_page(entity_id, form, fields, 200)
+    before = field_values.plain(wf.fields, manager().get(db.session, entity_id).data)
+    valid = form.validate()  # first: validating resets each input's messages
+    values = fields.submit(field_values.names(), field_values.validator(
+        wf, creating=False, before=before, entity_id=entity_id), before)
+    if not valid or values is None:
+        return _fields_page(entity_id, form, fields, 400)
+    # Keys the type no longer declares go when ticked; the core refuses data that keeps them.
+    dropped = set(request.form.getlist("drop")) & set(field_values.undeclared(wf, before))
+    try:
+        entity = manager().update_entity(db.session, current_actor(), entity_id,
+                                         version=form.version.data, name=form.name.data,
+                                         data={**values, **dict.fromkeys(dropped)},
+                                         source="manual")
+    except ConcurrencyConflict as err:
+        db.session.rollback()
+        form.version.data, form.version.raw_data = err.current_version, None
+        return _fields_page(entity_id, form, fields, 409, conflict=err)
+    except InvalidInput as err:
+        db.session.rollback()
+        messages = err.fields or {"data": err.message}
+        form.name.errors = [*form.name.errors, *(m for k, m in messages.items() if k == "name")]
+        fields.attach({k: m for k, m in messages.items() if k != "name"})
+        return _fields_page(entity_id, form, fields, 400)
+    saved = entity.version != form.version.data
+    return _saved(entity_id, "Saved." if saved else "Nothing changed: the values were the same.")
+
+
+def _fields_page(entity_id: int, form: RenameForm, fields: fields_form.DataForm, status: int,
+                 **extra: Any) -> Any:
+    """The details panel with what was typed and the messages about it; without script the
+    whole page, so nothing typed is lost to a redirect."""
+    context = details_context(entity_id, form, fields, editing=True,
+                              dropping=set(request.form.getlist("drop")), **extra)
+    if is_htmx():
+        response = make_response(render_template("entities/_details.html", **context), status)
+        return trigger(response, TIMELINE) if status == 409 else response
+    page = {**actions_context(entity_id), **timeline_context(entity_id), **context}
+    return make_response(render_template("entities/show.html", **page), status)
+
+
 def _version(raw: str | None) -> int | None:
     if raw in (None, ""):
         return None
@@ -92,8 +143,7 @@ def _version(raw: str | None) -> int | None:
 def _moved(outcome: Outcome) -> str:
     message = f"Moved to {outcome.entity.status}."
     if outcome.cascaded:
-        n = len(outcome.cascaded)
-        message += f" {n} related {'entity' if n == 1 else 'entities'} changed with it."
+        message += f" {plural(len(outcome.cascaded), 'related entity')} changed with it."
     return message
 
 
@@ -130,7 +180,7 @@ def _problems(err: StatekeeperError, moves: list[dict[str, Any]], attempted: str
     move = next((m for m in moves if m["to"] == attempted), None)
     missing = bool(move and move["comment_required"] and not comment)
     if missing:
-        said = f"A comment is required to {move['action'].replace('_', ' ')}."
+        said = f"A comment is required to {label(move['action'])}."
         messages = [m for m in messages if m != said]
     return {"problems": messages, "comment_missing": missing, "attempted_move": move}
 

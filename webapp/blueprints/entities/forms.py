@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -22,16 +22,41 @@ def _json_object(_form: FlaskForm, field: TextAreaField) -> None:
         raise ValidationError('Give a JSON object, e.g. {"priority": "HIGH"}.')
 
 
-class EditForm(FlaskForm):
-    """Rename and change data; data is applied as a JSON merge patch (RFC 7396)."""
+def _name() -> StringField:
+    return StringField("Name", validators=[DataRequired("Give the entity a name."),
+                                           Length(max=NAME_MAX)])
+
+
+class RenameForm(FlaskForm):
+    """The entity's own inputs beside a type's declared fields (fields_form builds those)."""
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    name = StringField("Name", validators=[DataRequired("Give the entity a name."),
-                                           Length(max=NAME_MAX)])
+    name = _name()
+
+
+class EditForm(RenameForm):
+    """Rename and change the data of a type without declared fields, as a JSON merge patch
+    (RFC 7396)."""
+
     data_json = TextAreaField("Data (JSON merge patch)", validators=[_json_object],
                          render_kw={"rows": 8, "spellcheck": "false"})
 
     def patch(self) -> dict[str, Any]:
+        return json.loads(self.data_json.data or "{}")
+
+
+class NewEntityForm(FlaskForm):
+    """A new entity's name, parent (typed by name) and first status; its declared fields
+    come from fields_form, or for a type without any, data as a JSON object."""
+
+    name = _name()
+    parent = StringField("Parent", validators=[Length(max=NAME_MAX + 20)],
+                         render_kw={"autocomplete": "off"})
+    status = SelectField("Status", validate_choice=False)
+    data_json = TextAreaField("Data (JSON, optional)", validators=[_json_object],
+                              render_kw={"rows": 6, "spellcheck": "false"})
+
+    def json_data(self) -> dict[str, Any]:
         return json.loads(self.data_json.data or "{}")
 
 

@@ -1,9 +1,6 @@
 """The entity list: filters, live search, sorting, keyset pages, bulk hand-over, CSV export."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +10,7 @@ from flask import Response, render_template, request, stream_with_context, url_f
 
 from webapp.blueprints.entities import bp
 from webapp.blueprints.entities.common import bulk_available, manager, workflows
+from webapp.core.base import csvfile
 from webapp.core.base.errors import InvalidInput
 from webapp.core.lists import listing
 from webapp.core.workflows.definition import Workflow
@@ -20,6 +18,7 @@ from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.models import Entity
 from webapp.permissions import requires
+from webapp.sensitive import data_view
 from webapp.web_context import now
 
 PAGE_SIZE = 50
@@ -166,7 +165,7 @@ def export():
         raise InvalidInput("The filter is not valid.", view.errors)
     rows = listing.iterate(db.session, manager().vocabulary, view.filters, view.sort)
     filename = f"{view.filters.type}-entities.csv"
-    return Response(stream_with_context(csv_lines(rows)), mimetype="text/csv",
+    return Response(stream_with_context(csvfile.lines(csv_rows(rows))), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -174,22 +173,11 @@ CSV_COLUMNS = ("id", "type", "name", "status", "version", "parent_id", "last_act
                "status_changed_at", "created_at", "updated_at", "data")
 
 
-def csv_lines(rows: Iterable[Entity]) -> Iterator[str]:
-    """The CSV text, a line at a time, so a million rows never sit in memory at once."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+def csv_rows(rows: Iterable[Entity]) -> Iterator[tuple[Any, ...]]:
+    """The header, then one row per entity (``csvfile`` formats and guards the cells);
+    sensitive fields masked for roles that may not read them."""
+    yield CSV_COLUMNS
+    shown = data_view()
     for e in rows:
-        writer.writerow([e.id, e.type, _cell(e.name), e.status, e.version, e.parent_id or "",
-                         e.last_activity_at.isoformat(), e.status_changed_at.isoformat(),
-                         e.created_at.isoformat(), e.updated_at.isoformat(),
-                         _cell(json.dumps(e.data or {}, sort_keys=True, default=str))])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _cell(text: str) -> str:
-    # A spreadsheet would run a name like "=HYPERLINK(...)" as a formula: make it plain text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        yield (e.id, e.type, e.name, e.status, e.version, e.parent_id, e.last_activity_at,
+               e.status_changed_at, e.created_at, e.updated_at, shown.data(e.type, e.data))

@@ -7,31 +7,49 @@ from typing import Any
 
 from flask import render_template, request
 
-from webapp.blueprints.entities import bp
+from webapp.blueprints.entities import bp, field_values, fields_form
 from webapp.blueprints.entities.common import manager, workflows
-from webapp.blueprints.entities.forms import EditForm
+from webapp.blueprints.entities.forms import EditForm, RenameForm
+from webapp.blueprints.entities.lists import entity_address
 from webapp.core.base.errors import InvalidInput
+from webapp.core.base.sealed import is_sealed
 from webapp.core.changes import history
 from webapp.core.lists import listing
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.models import Entity
-from webapp.permissions import requires
+from webapp.permissions import can, requires
 from webapp.web_context import current_actor, now
 
 TIMELINE_PAGE = 20
 CHILDREN_SHOWN = 5
 
 
-def details_context(entity_id: int, form: EditForm | None = None, **extra: Any) -> dict[str, Any]:
+def details_context(entity_id: int, form: RenameForm | None = None,
+                    fields: fields_form.DataForm | None = None, **extra: Any) -> dict[str, Any]:
+    """The details panel. A type with declared fields shows them one by one and edits them
+    with their own inputs (``fields``); a type without any shows and edits JSON."""
     entity = manager().get(db.session, entity_id)
     wf = manager().workflow(db.session, entity.type)
-    if form is None:
-        form = EditForm(formdata=None, name=entity.name, version=entity.version,
-                        data_json=json.dumps(entity.data or {}, indent=2, sort_keys=True))
     parent = db.session.get(Entity, entity.parent_id) if entity.parent_id else None
-    return {"entity": entity, "wf": wf, "parent": parent, "form": form, "now": now(),
-            "children": _children(entity), **extra}
+    context = {"entity": entity, "wf": wf, "parent": parent, "now": now(),
+               "children": _children(entity), **extra}
+    if not wf.fields:
+        # Values sealed while the type still declared fields stay sealed: shown opened or
+        # masked, and left out of the patch's starting text (a merge patch keeps them).
+        unsealed = {k: v for k, v in (entity.data or {}).items() if not is_sealed(v)}
+        form = form or EditForm(formdata=None, name=entity.name, version=entity.version,
+                                data_json=json.dumps(unsealed, indent=2, sort_keys=True))
+        return {**context, "form": form,
+                "data": field_values.visible(wf.fields, entity.data, can("operate"))}
+    data = field_values.plain(wf.fields, entity.data)
+    if fields is None and can("operate"):
+        fields = fields_form.build(wf.fields, values=data, titles=field_values.names().names(
+            fields_form.referenced_ids(wf.fields, data)))
+    return {**context, "form": form or RenameForm(formdata=None, name=entity.name,
+                                                  version=entity.version),
+            "fields": fields, "undeclared": field_values.undeclared(wf, data),
+            "shown": field_values.shown(wf, entity.data or {}, can("operate"), entity_address())}
 
 
 def _children(entity: Entity) -> list[dict[str, Any]]:
@@ -54,7 +72,22 @@ def actions_context(entity_id: int, **extra: Any) -> dict[str, Any]:
 
 def timeline_context(entity_id: int, before: int | None = None) -> dict[str, Any]:
     rows, next_id = history.page(db.session, entity_id, TIMELINE_PAGE, before)
-    return {"entity_id": entity_id, "changes": rows, "next_id": next_id}
+    entity_type = manager().get(db.session, entity_id).type
+    return {"entity_id": entity_id, "entity_type": entity_type, "changes": rows,
+            "next_id": next_id}
+
+
+@bp.app_template_global("field_title")
+def field_title(entity_type: str, key: str) -> str | None:
+    """The title of a declared field of the type (None: the key is not declared)."""
+    return field_values.title(workflows().get(entity_type), key)
+
+
+@bp.app_template_global("field_text")
+def field_text(entity_type: str, key: str, value: Any) -> str:
+    """A stored data value as the type's fields say to read it (history, as-of and revert
+    pages); sensitive values are masked for roles that may not operate."""
+    return field_values.in_words(workflows().get(entity_type), key, value, can("operate"))
 
 
 @bp.get("/<int:entity_id>")
