@@ -32,14 +32,12 @@ def register_state_manager(app: Flask) -> None:
     sealing sensitive fields with the app's keys (STATEKEEPER_DATA_KEY or instance/data_key)."""
     from pathlib import Path
 
-    from webapp.core.audit import redaction
     from webapp.core.changes.manager import StateManager
     from webapp.core.fields.secrets import Keyring
 
     keyring = Keyring.from_settings(app.config["DATA_KEY"], Path(app.instance_path))
     app.extensions["state_manager"] = StateManager(clock=app.config["CLOCK"], keyring=keyring)
     StateManager.locate = _current_state_manager  # the same function for every app
-    redaction.configure(app.config["AUDIT_REDACT_KEYS"])
 
 
 def _current_state_manager() -> object:
