@@ -106,14 +106,19 @@ def floor(url: str, ids: list[int]) -> tuple[float, float]:
     insert_ = (f"INSERT INTO status_changes (entity_id, old_status, new_status, action, actor, "
                f"source, correlation_id, metadata, created_at) VALUES "
                f"({', '.join([mark] * 9)})")
+    return _timed_raw(engine, [(update, updates), (insert_, history)])
+
+
+def _timed_raw(engine, statements: list[tuple[str, list[tuple]]]) -> tuple[float, float]:
+    """Seconds (wall, CPU) for the statements' executemany in one raw DBAPI transaction."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         start, cpu = time.perf_counter(), time.process_time()
-        if sqlite:
+        if engine.dialect.name == "sqlite":
             cursor.execute("BEGIN IMMEDIATE")
-        cursor.executemany(update, updates)
-        cursor.executemany(insert_, history)
+        for sql, rows in statements:
+            cursor.executemany(sql, rows)
         raw.commit()
         return time.perf_counter() - start, time.process_time() - cpu
     finally:
@@ -142,20 +147,9 @@ def floor_update(url: str, ids: list[int]) -> tuple[float, float]:
     insert_ = (f"INSERT INTO status_changes (entity_id, old_status, new_status, action, actor, "
                f"source, correlation_id, metadata, created_at) VALUES "
                f"({', '.join([mark] * 7)}, {mark}{cast}, {mark})")
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        start, cpu = time.perf_counter(), time.process_time()
-        if sqlite:
-            cursor.execute("BEGIN IMMEDIATE")
-        cursor.executemany(update, [(data, now, i) for i in ids])
-        cursor.executemany(insert_, [(i, "active", "active", "update", "bench", "bulk", cid, diff,
-                                      now) for i in ids])
-        raw.commit()
-        return time.perf_counter() - start, time.process_time() - cpu
-    finally:
-        raw.close()
-        engine.dispose()
+    return _timed_raw(engine, [
+        (update, [(data, now, i) for i in ids]),
+        (insert_, [(i, "active", "active", "update", "bench", "bulk", cid, diff, now) for i in ids])])
 
 
 def core_update(url: str, ids: list[int]) -> tuple[float, float]:
