@@ -65,9 +65,7 @@ def _flag(data: dict[str, Any], name: str, default: bool) -> bool:
 
 
 def _run(req: BulkRequest):
-    sm = manager()
-    bulk.check_limits(db.session, sm, req)
-    result = bulk.run(db.session, sm, actor(), req, str(uuid.uuid4()))
+    result = bulk.run(db.session, manager(), actor(), req, str(uuid.uuid4()))  # limits checked there
     return jsonify(result.to_dict())
 
 

@@ -37,7 +37,9 @@ def _threshold() -> int:
 @requires("operate")
 def index():
     # Side-effect free: abandoned jobs are resumed by the workers' bulk-jobs task, not here.
-    return render_template("bulk/index.html", operations=bulk_jobs.recent(db.session))
+    operations = bulk_jobs.recent(db.session)
+    return render_template("bulk/index.html", operations=operations,
+                           states=bulk_jobs.shown_states(db.session, operations, now()))
 
 
 @bp.get("/new")
@@ -69,9 +71,20 @@ def preview():
     except InvalidInput as err:
         return _preview_page(context, errors=err.fields or {"action": err.message})
     watermark = bulk.last_change_id(db.session)
-    result = bulk.run(db.session, _sm(), current_actor(), _dry(req), "")
+    try:  # the type limits among them: refused here, so Run is never offered for it
+        result = bulk.run(db.session, _sm(), current_actor(), _dry(req), "")
+    except InvalidInput as err:
+        return _preview_page(context, errors=_errors(err))
     return _preview_page(context, result=result, req=req, since=watermark,
                          reasons=bulk_plans.reasons(result.failure_details))
+
+
+def _errors(err: InvalidInput) -> dict[str, str]:
+    """A refusal as the form's errors; a refused selection says why in full (a type's limit
+    names the count, the cap and its setting)."""
+    if "ids" in err.fields:
+        return {**err.fields, "ids": err.message}
+    return err.fields or {"action": err.message}
 
 
 def _dry(req: BulkRequest) -> BulkRequest:
@@ -92,20 +105,20 @@ def run():
     large = len(ids) > _threshold()
     try:
         req = parse_action(request.form, ids, large)
-    except InvalidInput as err:
-        return _preview_page(_form_context(selection), errors=err.fields or {"action": err.message})
-    return redirect(url_for("bulk.show", cid=_start(req, large)), 303)
+        cid = _start(req, large)
+    except InvalidInput as err:  # the form again, with why, rather than a bare error page
+        return _preview_page(_form_context(selection), errors=_errors(err))
+    return redirect(url_for("bulk.show", cid=cid), 303)
 
 
 def _start(req: BulkRequest, large: bool) -> str:
-    """Run now, or queue a background job for a large selection; the operation's id."""
+    """Run now, or queue a background job for a large selection; the operation's id. Both
+    apply the types' bulk limits (InvalidInput)."""
     cid = str(uuid.uuid4())
     if large:
         bulk_jobs.queue(db.session, _sm(), current_actor(), req, cid)
         runner().submit(cid)
     else:
-        if req.operation != "undo":
-            bulk.check_limits(db.session, _sm(), req)
         bulk.run(db.session, _sm(), current_actor(), req, cid)
     return cid
 
@@ -121,6 +134,7 @@ def _show_context(op: Any) -> dict[str, Any]:
     stored = op.result or {}
     failures = {int(k): v for k, v in list(stored.get("failure_details", {}).items())}
     return {"op": op, "running": op.state in ("queued", "running"),
+            "shown": bulk_jobs.shown_state(db.session, op, now()),
             "result": bulk_jobs.result_of(op), "rows": stored.get("rows", []),
             "failures": list(failures.items())[:FAILURES_SHOWN],
             "reasons": bulk_plans.reasons(failures), "error": stored.get("error"),
@@ -133,7 +147,8 @@ def _show_context(op: Any) -> dict[str, Any]:
 def progress(cid: str):
     op = bulk_jobs.get(db.session, cid)
     if op.state in ("queued", "running"):
-        return render_template("bulk/_progress.html", op=op)
+        return render_template("bulk/_progress.html", op=op,
+                               shown=bulk_jobs.shown_state(db.session, op, now()))
     if not htmx.is_htmx():
         return redirect(url_for("bulk.show", cid=cid))
     return htmx.redirect(make_response("", 200), url_for("bulk.show", cid=cid))
@@ -143,9 +158,11 @@ def progress(cid: str):
 @requires("revert")
 def undo_preview(cid: str):
     op = bulk_jobs.get(db.session, cid)
-    req = bulk_jobs.undo_request(db.session, current_actor(), cid, dry_run=True)
+    force = request.args.get("force") == "1"
+    req = bulk_jobs.undo_request(db.session, current_actor(), cid, dry_run=True, force=force)
     result = bulk.run(db.session, _sm(), current_actor(), req, "")
-    context = {"op": op, "result": result, "large": len(req.ids) > _threshold(),
+    context = {"op": op, "result": result, "large": len(req.ids) > _threshold(), "force": force,
+               "no_way_back": bulk_plans.no_way_back(result.failure_details),
                "reasons": bulk_plans.reasons(result.failure_details)}
     template = "bulk/_undo_preview.html" if htmx.is_htmx() else "bulk/undo.html"
     return render_template(template, **context)
@@ -155,5 +172,6 @@ def undo_preview(cid: str):
 @requires("revert")
 def undo(cid: str):
     comment = (request.form.get("comment") or "").strip()[:2000] or None
-    req = bulk_jobs.undo_request(db.session, current_actor(), cid, dry_run=False, comment=comment)
+    req = bulk_jobs.undo_request(db.session, current_actor(), cid, dry_run=False, comment=comment,
+                                 force=request.form.get("force") == "1")
     return redirect(url_for("bulk.show", cid=_start(req, len(req.ids) > _threshold())), 303)

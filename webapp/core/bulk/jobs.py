@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm.attributes import flag_modified
 
 from webapp.core.base import lease
 from webapp.core.base.actor import Actor
@@ -39,6 +40,12 @@ JOB_CHUNK = 1000
 LEASE_TTL = timedelta(minutes=2)
 #: A job keeps at most this many failure reasons (the counts cover the rest).
 FAILURES_KEPT = 10_000
+#: An open job whose lease was last renewed longer ago than this has stopped: the lease is
+#: renewed at the start of every chunk, and a chunk of JOB_CHUNK items takes about a second,
+#: so the page says so at once rather than after the lease's two minutes.
+HEARTBEAT_STALE = timedelta(seconds=30)
+#: The state shown for such a job (``shown_state``); workers resume it once its lease is out.
+STALLED = "stalled"
 LISTED = ("id", "correlation_id", "operation_type", "actor", "state", "total_items",
           "processed_items", "successful_items", "failed_items", "started_at", "finished_at")
 
@@ -49,6 +56,7 @@ def queue(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, ci
     req = bulk.sealed_update(session, sm, bulk.check_request(req))
     if req.dry_run:
         raise InvalidInput("A dry run is not queued; ask for a preview.", {"dry_run": "Use false."})
+    bulk.check_limits(session, sm, req)
     with write_transaction(session):
         since = req.since_change_id if req.since_change_id is not None else bulk.last_change_id(session)
         op = BulkOperation(
@@ -116,14 +124,18 @@ def _run_chunk(session: Session, sm: StateManager, actor: Actor, req: BulkReques
 
 
 def _progress(op: BulkOperation, partial: BulkResult, n: int) -> None:
+    """Add one chunk to the job's row. The stored result is rebuilt as new objects and marked
+    changed: a JSON column mutated in place is never written (every chunk after the first
+    lost its failure reasons that way, and the kept reasons disagreed with the counts)."""
     result = dict(op.result or {})
-    failures = result.get("failure_details", {})
-    room = FAILURES_KEPT - len(failures)
-    failures.update(list({str(k): v for k, v in partial.failure_details.items()}.items())[:max(0, room)])
-    rows = result.get("rows", [])
+    failures = dict(result.get("failure_details", {}))
+    room = max(0, FAILURES_KEPT - len(failures))
+    failures.update(list({str(k): v for k, v in partial.failure_details.items()}.items())[:room])
+    rows = list(result.get("rows", []))
     result.update(failure_details=failures, rows=rows + partial.rows[:max(0, bulk.ROWS_KEPT - len(rows))],
                   cascaded=result.get("cascaded", 0) + partial.cascaded)
     op.result = result
+    flag_modified(op, "result")
     op.state = "running"
     op.processed_items += n
     op.successful_items += partial.successful_items
@@ -201,6 +213,24 @@ def orphans(session: Session, now: datetime) -> list[str]:
         BulkOperation.state.in_(("queued", "running")))))
     held = lease.held(session, [_lease_name(c) for c in open_jobs], now)
     return [c for c in open_jobs if _lease_name(c) not in held]
+
+
+def shown_state(session: Session, op: BulkOperation, now: datetime) -> str:
+    """The job's state as a person should read it: ``STALLED`` when it is open but its process
+    stopped (killed, crashed): running with its lease gone or expired, or holding a lease whose
+    last renewal (its expiry minus ``LEASE_TTL``) is older than ``HEARTBEAT_STALE``. A queued
+    job nobody claimed yet is just queued."""
+    if op.state not in ("queued", "running"):
+        return op.state
+    held = lease.current(session, _lease_name(op.correlation_id), now)
+    if held is None:
+        return STALLED if op.state == "running" else op.state
+    return STALLED if held.expires_at - LEASE_TTL < now - HEARTBEAT_STALE else op.state
+
+
+def shown_states(session: Session, ops: list[BulkOperation], now: datetime) -> dict[str, str]:
+    """``shown_state`` of each operation, by correlation id (leases read for open jobs only)."""
+    return {op.correlation_id: shown_state(session, op, now) for op in ops}
 
 
 # ------------------------------------------------------------------------------- reads

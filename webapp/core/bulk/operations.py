@@ -188,7 +188,13 @@ def sealed_update(session: Session, sm: StateManager, req: BulkRequest) -> BulkR
 def check_limits(session: Session, sm: StateManager, req: BulkRequest) -> None:
     """A type whose workflow names a ``bulk_limit`` setting (the realestate pack's property:
     ``property_bulk_operation_max``) is capped at that many entities per request; the
-    entities are counted only when the request names more ids than some cap."""
+    entities are counted only when the request names more ids than some cap.
+
+    One rule on every path: ``run`` (so the preview, a dry run, refuses what Run would) and
+    ``jobs.queue`` apply it. An undo is exempt: it puts back what one operation changed, and
+    putting things back is never refused for its size."""
+    if req.operation == "undo":
+        return
     settings = sm.settings.all(session)
     limits = {t: wf.bulk_limit for t, wf in sorted(sm.workflows.all(session).items())
               if wf.bulk_limit in settings}
@@ -208,9 +214,11 @@ def check_limits(session: Session, sm: StateManager, req: BulkRequest) -> None:
 
 def run(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, cid: str,
         now: datetime | None = None) -> BulkResult:
-    """Validate every item and, unless a dry run, write them in one transaction."""
+    """Validate every item and, unless a dry run, write them in one transaction (InvalidInput,
+    before anything is read, when the request exceeds a type's bulk limit)."""
     now = now or sm.clock()
     req = sealed_update(session, sm, check_request(req))
+    check_limits(session, sm, req)
     notes = _undo_notes(session, req)
     if req.dry_run:
         return _dry_run(session, sm, actor, req, now, notes)

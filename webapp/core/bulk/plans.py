@@ -269,10 +269,21 @@ def _check_way_back(session: Session, sm: StateManager, actor: Actor, req: BulkR
     for (type_, target), group in groups.items():
         result = sm.plan(session, sm.workflow(session, type_), group, target, actor, req.comment
                          or "undo", "revert", now)
+        by_id = {e.id: e for e in group}
         for eid, (_kind, messages) in result.failures.items():
-            failures[eid] = messages
+            failures[eid] = [f"{_label(by_id[eid])} cannot go back to {target}: {NO_WAY_BACK}.",
+                             *messages, "An admin may force the undo."]
             refused.add(eid)
     return [c for c in planned if c.entity.id not in refused]
+
+
+#: How an undo's refusal by the workflow reads (``no_way_back`` counts them).
+NO_WAY_BACK = "the workflow has no way back"
+
+
+def no_way_back(failures: dict[int, str]) -> int:
+    """How many of an undo's failures the workflow caused (an admin may force those)."""
+    return sum(NO_WAY_BACK in message for message in failures.values())
 
 
 def undo_targets(session: Session, cid: str) -> list[int]:
