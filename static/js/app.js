@@ -123,3 +123,131 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     }
   });
 })();
+
+// ---- failed requests: say so in place (issue 19) -----------------------------------------
+(function () {
+  "use strict";
+  // A request htmx could not complete (an error answer it does not swap, or no answer at all)
+  // would otherwise leave the page as it was, looking like the result. Each failure puts a
+  // message just above what the request was to replace, and marks that content as not updated;
+  // the next success there takes both away.
+  var NOTE = "data-request-failed";
+
+  function retryAfter(xhr) {
+    // Retry-After is seconds or an HTTP date; null when absent or unreadable.
+    var raw = xhr && xhr.getResponseHeader("Retry-After");
+    if (!raw) return null;
+    var seconds = /^\d+$/.test(raw.trim()) ? parseInt(raw, 10)
+      : Math.ceil((Date.parse(raw) - Date.now()) / 1000);
+    return isNaN(seconds) ? null : Math.max(seconds, 1);
+  }
+
+  function inWords(seconds) {
+    if (seconds < 90) return seconds + (seconds === 1 ? " second" : " seconds");
+    var minutes = Math.ceil(seconds / 60);
+    return minutes + " minutes";
+  }
+
+  function explain(xhr, reading) {
+    var status = xhr ? xhr.status : 0;
+    var stale = reading ? " What is shown below is not updated." : "";
+    if (!status) {
+      return "Could not reach the server, so this was not done." + stale +
+        " Check the connection and try again.";
+    }
+    if (status === 429) {
+      var wait = retryAfter(xhr);
+      return "Too many requests in a short time, so this was not done." + stale +
+        (wait ? " Try again in " + inWords(wait) + "." : " Try again in a moment.");
+    }
+    if (status === 401) return "You are signed out. Reload the page to sign in again.";
+    if (status === 403) return "You may not do this (error 403)." + stale;
+    if (status === 404) return "Not found (error 404): it may have been removed. Reload the page.";
+    if (status >= 500) {
+      return "Something went wrong on the server (error " + status + "), so this was not done." +
+        stale + " Try again; if it keeps failing, tell an administrator.";
+    }
+    return "The server refused this (error " + status + ")." + stale;
+  }
+
+  // Where the message goes: just before the content the request was to replace (outside a
+  // table or list row, where a paragraph cannot stand), or at the top of the page.
+  function anchorFor(target) {
+    if (!target || !target.isConnected || target === document.body ||
+        target === document.documentElement) {
+      return document.getElementById("main") && document.getElementById("main").firstChild;
+    }
+    var table = target.closest("table");
+    if (table) return table.closest(".table-wrap") || table;
+    return target;
+  }
+
+  function show(event, xhr) {
+    var detail = event.detail || {};
+    var target = detail.target || event.target;
+    var config = detail.requestConfig || {};
+    var reading = (config.verb || "get").toLowerCase() === "get";
+    var anchor = anchorFor(target);
+    if (!anchor || !anchor.parentNode) return;
+    var note = anchor.previousElementSibling;
+    if (!note || !note.hasAttribute(NOTE)) {
+      note = document.createElement(anchor.tagName === "LI" ? "li" : "div");
+      note.setAttribute(NOTE, "");
+      note.setAttribute("role", "alert");
+      note.className = "notice error request-failed";
+      anchor.parentNode.insertBefore(note, anchor);
+    }
+    note.textContent = explain(xhr, reading);
+    if (reading && target && target.classList && target !== document.body) {
+      target.classList.add("is-stale");
+    }
+  }
+
+  function clear(target) {
+    var anchor = anchorFor(target);
+    var note = anchor && anchor.previousElementSibling;
+    if (note && note.hasAttribute(NOTE)) note.remove();
+    if (target && target.classList) target.classList.remove("is-stale");
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    show(event, event.detail.xhr);
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    show(event, null);
+  });
+  // A request that succeeds (or whose refusal is swapped in place) clears the message: an
+  // outerHTML swap replaces the target, so look for the note by the new content's id too.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var detail = event.detail || {};
+    if (!detail.successful) return;
+    var target = detail.target;
+    if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
+    clear(target);
+  });
+})();
+
+// ---- a renamed entity renames the page around it (issue 19) -------------------------------
+(function () {
+  "use strict";
+  // The details panel carries the entity's name (data-page-name); when an edit or a refresh
+  // swaps it in with another name, the breadcrumb ([data-page-name-target]) and the window's
+  // title follow, which would otherwise keep the old name until a reload.
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.querySelector) return;
+    var source = elt.hasAttribute && elt.hasAttribute("data-page-name") ? elt
+      : elt.querySelector("[data-page-name]");
+    if (!source) return;
+    var name = source.getAttribute("data-page-name");
+    document.querySelectorAll("[data-page-name-target]").forEach(function (crumb) {
+      var before = crumb.textContent;
+      if (before === name) return;
+      if (document.title.indexOf(before) === 0) {
+        document.title = name + document.title.slice(before.length);
+      }
+      crumb.textContent = name;
+      crumb.setAttribute("title", name);
+    });
+  });
+})();

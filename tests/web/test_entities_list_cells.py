@@ -26,7 +26,7 @@ def test_each_row_links_the_entity_and_its_parent_by_name(admin_client, create):
     row = row_of(admin_client.get("/entities/?type=community").text, community)
 
     assert f'<a href="/entities/{community}">Willow Park</a>' in row
-    assert f'<a href="/entities/{builder}">Acme Homes</a>' in row
+    assert f'<a href="/entities/{builder}" title="Acme Homes">Acme Homes</a>' in row
     assert 'class="status cat-' in row
 
 

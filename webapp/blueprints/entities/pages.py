@@ -11,17 +11,20 @@ from webapp.blueprints.entities import bp, field_values, fields_form
 from webapp.blueprints.entities.common import manager, workflows
 from webapp.blueprints.entities.forms import EditForm, RenameForm
 from webapp.blueprints.entities.lists import entity_address
+from webapp.core.audit import queries as audit_queries
 from webapp.core.base.errors import InvalidInput
 from webapp.core.base.sealed import is_sealed
 from webapp.core.changes import history
 from webapp.core.lists import listing
 from webapp.extensions import db
 from webapp.htmx import is_htmx
-from webapp.models import Entity
+from webapp.models import AuditEntry, Entity, StatusChange
 from webapp.permissions import can, requires
 from webapp.web_context import current_actor, now
 
 TIMELINE_PAGE = 20
+#: Most activity notes shown between two changes of one timeline page.
+ACTIVITY_PAGE_MAX = 200
 CHILDREN_SHOWN = 5
 
 
@@ -71,10 +74,43 @@ def actions_context(entity_id: int, **extra: Any) -> dict[str, Any]:
 
 
 def timeline_context(entity_id: int, before: int | None = None) -> dict[str, Any]:
+    """A page of the entity's history, newest first, with the activity noted in between.
+
+    ``entries`` pairs each item with its kind: ``("change", StatusChange)`` or
+    ``("activity", AuditEntry)``; ``changes`` stays the page of changes alone."""
     rows, next_id = history.page(db.session, entity_id, TIMELINE_PAGE, before)
     entity_type = manager().get(db.session, entity_id).type
+    notes = _activity_notes(entity_type, entity_id, rows, before, next_id)
+    entries = sorted([("change", c) for c in rows] + [("activity", a) for a in notes],
+                     key=lambda item: _aware(item[1].created_at), reverse=True)
     return {"entity_id": entity_id, "entity_type": entity_type, "changes": rows,
-            "next_id": next_id}
+            "entries": entries, "next_id": next_id}
+
+
+def _activity_notes(entity_type: str, entity_id: int, rows: list[StatusChange],
+                    before: int | None, next_id: int | None) -> list[AuditEntry]:
+    """The activity recorded between this page's changes (read from the audit log, where
+    ``record_activity`` writes it; history has a change only when the activity reactivated).
+
+    The page covers the time from its oldest change (when older pages follow) up to the
+    change its cursor points at, so each note shows on exactly one page. An activity that
+    reactivated the entity is left out: its change already shows the note as its reason."""
+    stmt = audit_queries.query(audit_queries.AuditFilters(
+        event_type="entity.activity", object_type=entity_type, object_id=str(entity_id)))
+    if before is not None:
+        newest = db.session.get(StatusChange, before)
+        if newest is not None:
+            stmt = stmt.where(AuditEntry.created_at < newest.created_at)
+    if next_id is not None and rows:
+        stmt = stmt.where(AuditEntry.created_at >= rows[-1].created_at)
+    shown = {c.correlation_id for c in rows}
+    found = db.session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(ACTIVITY_PAGE_MAX))
+    return [a for a in found if a.correlation_id not in shown]
+
+
+def _aware(at: datetime) -> datetime:
+    """Times read back from SQLite lose their zone; they were stored as UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 @bp.app_template_global("field_title")
