@@ -20,30 +20,12 @@ def _secret_key(instance: Path) -> str:
     """Return SECRET_KEY from the environment, or one generated once and kept (mode 600)."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
+    from webapp.core.base import keyfiles  # here: webapp imports this module at its start
+
     path = instance / "secret_key"
     if not path.exists():
-        _write_once(path, secrets.token_hex(32))
+        keyfiles.write_once(path, secrets.token_hex(32))
     return path.read_text().strip()
-
-
-def _write_once(path: Path, text: str) -> None:
-    """Create ``path`` (mode 600) holding ``text``, unless another process got there first.
-
-    The text is written to a private file first and then linked into place, so a process
-    that starts at the same moment never reads a half-written key: it loses the race and
-    reads the winner's complete one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
 
 
 def wall_clock() -> datetime:

@@ -33,7 +33,6 @@ import binascii
 import hashlib
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,6 +43,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from webapp.core.base import keyfiles
 from webapp.core.base.sealed import MASK, PREFIX, is_sealed, key_id
 
 #: Shown instead of a sealed value no key of the keyring opens (a lost or wrong key).
@@ -344,7 +344,7 @@ class Keyring:
             return self._ring  # type: ignore[return-value]
         self._checked = time.monotonic()
         if not self.path.exists():
-            _create_once(self.path, new_key() + "\n")
+            keyfiles.write_once(self.path, new_key() + "\n")
         stat = self.path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if self._ring is None or stamp != self._stamp:
@@ -356,7 +356,7 @@ class Keyring:
         if self.path is None:
             raise KeyringError("The keys come from STATEKEEPER_DATA_KEY: change that variable "
                                "in the environment of every process instead.")
-        _replace(self.path, "\n".join(keys) + "\n")
+        keyfiles.replace(self.path, "\n".join(keys) + "\n")
         self._stamp = None
         self._load_locked()
 
@@ -385,31 +385,3 @@ def _each_sealed(value: Any, show: Callable[[Any], Any]) -> Any:
     if isinstance(value, list):
         return [_each_sealed(v, show) for v in value]
     return show(value) if is_sealed(value) else value
-
-
-def _create_once(path: Path, text: str) -> None:
-    """Make ``path`` (mode 600) holding ``text`` unless another process got there first: the
-    text goes to a private file that is then linked into place, so nobody reads half a key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = _private_draft(path, text)
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
-
-
-def _replace(path: Path, text: str) -> None:
-    """Rewrite ``path`` (mode 600) in one step: readers see the old keys or the new ones."""
-    os.replace(_private_draft(path, text), path)
-
-
-def _private_draft(path: Path, text: str) -> Path:
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return draft

@@ -28,6 +28,7 @@ from webapp.core.fields import impact as field_impact
 from webapp.core.workflows import definition as wfmod
 from webapp.core.workflows import packs, registry, schema
 from webapp.core.workflows.definition import WILDCARD, Cascade, RuleSpec, Transition, Workflow
+from webapp.core.workflows.loops import follow_up_loops
 from webapp.core.workflows.rules import RuleContext, evaluate, validate_params
 from webapp.models import Entity, WorkflowDefinition
 
@@ -212,7 +213,7 @@ def problems(doc: Any, entity_type: str, workflows: Mapping[str, Workflow], *,
         found += [f"Cascade on {c.on_enter!r}: {label(k)} {m}."
                   for k, m in cascade_problems(c, wf, others).items()]
     if loops and not found:
-        found += wfmod.follow_up_loops(others, through={entity_type})
+        found += follow_up_loops(others, through={entity_type})
     return found
 
 
@@ -343,7 +344,7 @@ def import_problems(doc: Document, workflows: Mapping[str, Workflow]) -> list[st
     for name in parsed:
         found += [f"{name}: {p}" for p in problems(doc["types"][name], name, others, loops=False)]
     if not found:  # a loop may run through several of the file's types: said once
-        found += wfmod.follow_up_loops(others, through=set(parsed))
+        found += follow_up_loops(others, through=set(parsed))
     return found
 
 

@@ -24,6 +24,7 @@ from webapp.core.settings import store as settings_store
 from webapp.core.settings.store import Setting
 from webapp.core.workflows import definition as wfmod
 from webapp.core.workflows.definition import Workflow
+from webapp.core.workflows.loops import follow_up_loops
 from webapp.core.workflows.rules import RULE_KINDS, field_problems, validate_params
 from webapp.models import WorkflowDefinition
 
@@ -102,7 +103,7 @@ def loops_with_stored(session: Session, wf: Workflow) -> list[str]:
     rows = session.scalars(select(WorkflowDefinition)
                            .where(WorkflowDefinition.entity_type != wf.entity_type)).all()
     together = {r.entity_type: wfmod.parse(r.entity_type, r.definition) for r in rows}
-    return wfmod.follow_up_loops({**together, wf.entity_type: wf}, through={wf.entity_type})
+    return follow_up_loops({**together, wf.entity_type: wf}, through={wf.entity_type})
 
 
 def save(session: Session, entity_type: str, document: dict[str, Any], pack: str, actor: str,
