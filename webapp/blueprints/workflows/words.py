@@ -1,24 +1,16 @@
 """Rules, cascades, derived statuses and sweeps of a workflow, said in plain words."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from webapp.core.base.words import label, plural, pluralize
+from webapp.core.base.words import either, label, plural, pluralize
 from webapp.core.workflows.definition import Cascade, Derivation, RuleSpec, SweepSpec, Workflow
 from webapp.core.workflows.rules import RULE_KINDS
 
 OPERATORS = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is not one of",
              "gt": "is more than", "gte": "is at least", "lt": "is less than",
              "lte": "is at most"}
-
-
-def either(items: Sequence[str], word: str = "or") -> str:
-    """``a``, ``a or b``, ``a, b or c``."""
-    items = list(items)
-    if len(items) < 2:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
 def rule(spec: RuleSpec, settings: Mapping[str, Any]) -> str:

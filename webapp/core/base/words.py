@@ -7,6 +7,7 @@ said two ways.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -29,3 +30,11 @@ def plural(n: Any, noun: str) -> str:
     """``2 properties``, ``1 sales rep``, ``1,200 entries``: a count and its noun."""
     count = f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else str(n)
     return f"{count} {pluralize(noun, n)}"
+
+
+def either(items: Sequence[str], word: str = "or") -> str:
+    """``a``, ``a or b``, ``a, b or c`` (``word`` may be "and")."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.core.base.relations import descendants
-from webapp.core.base.words import label, plural
+from webapp.core.base.words import either, label, plural
 from webapp.core.fields.spec import FIELD_TYPES, FieldSpec, parse_fields
 from webapp.core.settings.store import REGISTRY as SETTINGS
 from webapp.core.workflows.definition import RuleSpec
@@ -106,7 +106,7 @@ def field_problems(spec: RuleSpec, declared: Fields) -> dict[str, str]:
             if found is None:
                 errors[pname] = f"names {name!r}, which is not a declared field"
             elif found.type not in accepted:
-                need = (f"it needs {_either([f'a {t}' for t in sorted(accepted)])} field"
+                need = (f"it needs {either([f'a {t}' for t in sorted(accepted)])} field"
                         if len(accepted) < 3 else "this kind of rule cannot use one")
                 errors[pname] = f"names {name!r}, a {found.type} field; {need}"
     if spec.kind == "field_condition" and "field" not in errors:
@@ -127,10 +127,6 @@ def _value_problem(spec: FieldSpec, p: dict[str, Any]) -> dict[str, str]:
 
 def _type_word(ptype: type) -> str:
     return {int: "whole number", str: "text", list: "non-empty list"}.get(ptype, ptype.__name__)
-
-
-def _either(words: Sequence[str], joiner: str = "or") -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {joiner} {words[-1]}"
 
 
 def evaluate(ctx: RuleContext, rules: Sequence[RuleSpec], entities: Sequence[Entity]) -> dict[int, list[str]]:
@@ -267,7 +263,7 @@ def _required(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) -
                    if not _present(declared.get(f), data.get(f))]
         if missing:
             verb = "is" if len(missing) == 1 else "are"
-            out[e.id] = (f"{_either(missing, 'and')} {verb} required before it can "
+            out[e.id] = (f"{either(missing, 'and')} {verb} required before it can "
                          f"{label(ctx.action)}.")
     return out
 
@@ -394,7 +390,7 @@ def _geofence(ctx: RuleContext, entities: Sequence[Entity], p: dict[str, Any]) -
         here, there = _point(data.get(p["field"])), _point(data.get(p["center_field"]))
         if here is None or there is None:
             gone = [t for t, pt in ((where, here), (center, there)) if pt is None]
-            out[e.id] = (f"{_either(gone, 'and')} {'is' if len(gone) == 1 else 'are'} not "
+            out[e.id] = (f"{either(gone, 'and')} {'is' if len(gone) == 1 else 'are'} not "
                          f"filled in; to {action}, {where} must be {within} of {center}.")
         elif (away := distance_m(here, there)) > meters:
             out[e.id] = (f"{where} is {away:,.0f} m from {center}; it must be {within} "
