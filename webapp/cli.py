@@ -165,6 +165,7 @@ def audit_archive(days: int | None) -> None:
 def bootstrap() -> None:
     """Apply migrations, load demo data on first start, make sure `admin` exists."""
     upgrade()
+    _sync_field_indexes()
     generated = _ensure_admin()
     from webapp.cli_data import seed_if_empty
 
@@ -176,6 +177,17 @@ def bootstrap() -> None:
             f"Sign in at http://127.0.0.1:{os.environ.get('PORT', '5000')}/login and keep it safe.",
             "Lost it? flask --app wsgi users set-password admin",
         ]), fg="yellow", bold=True)
+
+
+def _sync_field_indexes() -> None:
+    """The indexes the stored workflows' filterable fields need (saving a workflow keeps them
+    after this; a database from before they existed gets them here)."""
+    from webapp.core.workflows.registry import sync_field_indexes
+
+    with write_transaction(db.session):
+        created, dropped = sync_field_indexes(db.session)
+    if created or dropped:
+        click.echo(f"Field indexes: {len(created)} created, {len(dropped)} dropped.")
 
 
 def _ensure_admin() -> str | None:
@@ -206,9 +218,10 @@ def _explain(err: StatekeeperError) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from webapp.cli_counts import counts_cli
     from webapp.cli_data import register as register_data_commands
     from webapp.cli_keys import keys_cli
 
-    for command in (users_cli, tokens_cli, audit_cli, keys_cli, bootstrap):
+    for command in (users_cli, tokens_cli, audit_cli, keys_cli, counts_cli, bootstrap):
         app.cli.add_command(command)
     register_data_commands(app)

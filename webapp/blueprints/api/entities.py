@@ -12,11 +12,14 @@ from webapp.blueprints.api.common import (
     optional_text,
     parse_time,
 )
+from webapp.core.approvals import records as approval_records
+from webapp.core.approvals import requests as approval_requests
 from webapp.core.base import paging
 from webapp.core.base.errors import InvalidInput
 from webapp.core.changes import history
-from webapp.core.lists import listing
+from webapp.core.lists import field_filters, listing
 from webapp.extensions import db
+from webapp.models import Approval
 from webapp.permissions import requires
 from webapp.sensitive import data_view
 
@@ -25,12 +28,30 @@ from webapp.sensitive import data_view
 @requires("view")
 def list_entities():
     args = request.args
-    filters = listing.Filters(type=args.get("type") or None, status=args.get("status") or None,
+    type_ = args.get("type") or None
+    specs, label = _fields_of(type_, args)
+    filters = listing.Filters(type=type_, status=args.get("status") or None,
                               q=optional_text(args.get("q"), "q", 200),
-                              parent_id=optional_int(args.get("parent_id"), "parent_id"))
-    rows, next_cursor, _ = listing.page(db.session, manager().vocabulary, filters,
-                                        paging.check_limit(args.get("limit")), args.get("cursor"))
-    return jsonify({"items": [data_view().entity(e) for e in rows], "next_cursor": next_cursor})
+                              parent_id=optional_int(args.get("parent_id"), "parent_id"),
+                              fields=field_filters.parse(args, specs or {}, label))
+    sort = listing.Sort.parse(args.get("sort"), specs, label)
+    found = listing.browse(db.session, manager().vocabulary, filters, sort,
+                           paging.check_limit(args.get("limit")), args.get("cursor"))
+    return jsonify({"items": [data_view().entity(e) for e in found.rows],
+                    "next_cursor": found.next_cursor})
+
+
+def _fields_of(type_: str | None, args) -> tuple[dict | None, str]:
+    """The listed type's fields, for ``data.*`` filters and sorts (which need a known type)."""
+    on_fields = any(k.startswith("data.") for k in args) or (args.get("sort") or ""
+                                                             ).lstrip("-").startswith("data.")
+    if not on_fields:
+        return None, "This type"
+    known = manager().workflows.all(db.session)
+    if type_ not in known:
+        raise InvalidInput("Filter and sort on fields within one known type.",
+                           {"type": "Give the type whose fields you filter or sort on."})
+    return known[type_].fields, known[type_].label
 
 
 @bp.post("/v1/entities")
@@ -46,7 +67,9 @@ def create_entity():
 @bp.get("/v1/entities/<int:entity_id>")
 @requires("view")
 def get_entity(entity_id: int):
-    return jsonify(data_view().entity(manager().get(db.session, entity_id)))
+    entity = data_view().entity(manager().get(db.session, entity_id))
+    pending = approval_requests.pending_for(db.session, entity_id)
+    return jsonify({**entity, "pending_approval": approval_records.to_dict(pending) if pending else None})
 
 
 @bp.patch("/v1/entities/<int:entity_id>")
@@ -68,10 +91,12 @@ def allowed_transitions(entity_id: int):
 @requires("operate")
 def transition(entity_id: int):
     data = body({"to", "reason", "version"})
-    outcome = manager().transition(
-        db.session, actor(), entity_id, data.get("to"),
+    outcome = approval_requests.transition_or_ask(
+        manager(), db.session, actor(), entity_id, data.get("to"),
         reason=optional_text(data.get("reason"), "reason"), version=_version(data.get("version")),
         source="api", correlation_id=request.headers.get("X-Correlation-ID") or None)
+    if isinstance(outcome, Approval):  # the transition needs approval: asked, nothing moved
+        return jsonify({"approval": approval_records.to_dict(outcome)}), 202
     return jsonify({**data_view().entity(outcome.entity), "cascaded": outcome.cascaded})
 
 
@@ -169,7 +194,10 @@ def _openapi_paths() -> dict:
                 "type": "object", "required": ["to"], "additionalProperties": False,
                 "properties": {"to": {"type": "string"}, "reason": {"type": "string"},
                                "version": {"type": "integer"}}}),
-                "responses": {"200": ok(entity), **moves}}},
+                "responses": {"200": ok(entity), **moves,
+                              "202": ok({"type": "object", "properties": {"approval": ref("Approval")}},
+                                        "The transition needs approval: a request was recorded "
+                                        "and nothing changed (409 while one waits).")}}},
         "/entities/{entity_id}/activity": {
             "parameters": [PATH_ID],
             "post": {"summary": "Record activity (reactivates a swept entity)",

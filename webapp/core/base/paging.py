@@ -35,8 +35,14 @@ def encode_position(row: Any, direction: str, key: str) -> str:
     if key == "id":
         return encode_cursor(row.id, direction)
     value = getattr(row, key)
-    value = value.isoformat() if isinstance(value, datetime) else value
-    return _b64(json.dumps([direction, row.id, key, value]))
+    return encode_value(row.id, direction, key, value.isoformat() if isinstance(value, datetime)
+                        else value)
+
+
+def encode_value(row_id: int, direction: str, key: str, value: str | bool | None) -> str:
+    """The cursor of the row ``row_id`` whose sort key ``key`` holds ``value`` (a string, or
+    for a declared field's sort also a boolean or None: a missing value)."""
+    return _b64(json.dumps([direction, row_id, key, value]))
 
 
 def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
@@ -78,6 +84,9 @@ def _parse(raw: str, keys: Container[str]) -> Position:
             raise ValueError(key)
         if key == "last_activity_at":
             value = datetime.fromisoformat(value)
+        elif key.startswith("data."):
+            if value is not None and not isinstance(value, str | bool):
+                raise ValueError(value)
         elif not isinstance(value, str):
             raise ValueError(value)
         return Position(direction, row_id, key, value)

@@ -20,6 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.core.base.errors import InvalidInput, NotFound
+from webapp.core.fields import columns
+from webapp.core.fields.spec import parse_fields
 from webapp.core.settings import store as settings_store
 from webapp.core.settings.store import Setting
 from webapp.core.workflows import definition as wfmod
@@ -123,6 +125,7 @@ def save(session: Session, entity_type: str, document: dict[str, Any], pack: str
                                  updated_at=now, updated_by=actor)
         session.add(row)
         session.flush()
+        sync_field_indexes(session)
         return row, None
     if expected_version is not None and row.version != expected_version:
         from webapp.core.base.errors import ConcurrencyConflict
@@ -132,7 +135,15 @@ def save(session: Session, entity_type: str, document: dict[str, Any], pack: str
     before = row.definition
     row.definition, row.updated_at, row.updated_by = normalised, now, actor
     session.flush()
+    sync_field_indexes(session)
     return row, before
+
+
+def sync_field_indexes(session: Session) -> tuple[list[str], list[str]]:
+    """One index per filterable field of every stored workflow, no other (fields/columns.py);
+    in the saving transaction, so a workflow and the indexes its lists need commit together."""
+    rows = session.execute(select(WorkflowDefinition.entity_type, WorkflowDefinition.definition))
+    return columns.sync(session, {t: parse_fields(doc.get("fields")) for t, doc in rows})
 
 
 def _conflicts(session: Session, wf: Workflow) -> list[str]:
