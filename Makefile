@@ -37,10 +37,10 @@ lint: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-bench-tools.sh
-	$(BIN)/python -m bench bulk processes keys_rotate
+	$(BIN)/python -m bench bulk peer counts processes keys_rotate
 	$(BIN)/python -m bench sweep --postgres
-	$(BIN)/python -m bench list_page list_load search history
-	$(BIN)/python -m bench list_page list_load search history --postgres
+	$(BIN)/python -m bench list_page list_load search history finding
+	$(BIN)/python -m bench list_page list_load search history finding --postgres
 
 clean-venv:
 	rm -rf $(VENV)

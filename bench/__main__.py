@@ -9,7 +9,7 @@ import sys
 
 #: Benchmark modules of this package, in the order ``make bench`` runs them.
 BENCHES = ("bulk", "sweep", "list_page", "list_load", "search", "history", "processes",
-           "keys_rotate")
+           "keys_rotate", "counts", "peer", "finding", "csv_import")
 
 
 def main(argv: list[str]) -> int:

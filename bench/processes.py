@@ -48,6 +48,7 @@ def seed(url: str, instance: Path) -> tuple[str, list[list[int]]]:
     from webapp import create_app
     from webapp.core.base.actor import SYSTEM
     from webapp.core.base.transactions import write_transaction
+    from webapp.core.changes import counts
     from webapp.core.changes.manager import StateManager
     from webapp.core.users import accounts
     from webapp.core.workflows import packs
@@ -66,6 +67,7 @@ def seed(url: str, instance: Path) -> tuple[str, list[list[int]]]:
                  "last_activity_at": now, "status_changed_at": now, "created_at": now,
                  "updated_at": now} for i in range(CLIENTS * BATCH)]
         ids = list(db.session.scalars(insert(Entity).returning(Entity.id), rows))
+        counts.added(db.session, rows)
         db.session.commit()
         db.engine.dispose()
     return token, [ids[i * BATCH:(i + 1) * BATCH] for i in range(CLIENTS)]

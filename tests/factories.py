@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from webapp.core.base.actor import Actor
@@ -90,6 +90,25 @@ def count_rows(session: Session) -> dict[str, int]:
     return {name: session.scalar(select(func.count()).select_from(model))
             for name, model in WRITTEN_TABLES.items()}
 
+
+
+def insert_entities(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert entity rows set-based (many at once, without history) and commit, keeping the
+    entity counts exact as every writer must (``counts.added``, as the demo seed does)."""
+    from webapp.core.changes import counts
+
+    with write_transaction(session):
+        session.execute(insert(Entity), rows)
+        counts.added(session, rows)
+
+
+def kept_counts(session: Session) -> dict[tuple[str, str], int]:
+    """The entity counts the write path keeps, {(type, status): n}, zeros left out."""
+    from webapp.models.entity_count import EntityCount
+
+    session.rollback()  # a fresh read
+    return {(t, s): n for t, s, n in session.execute(
+        select(EntityCount.type, EntityCount.status, EntityCount.n)) if n}
 
 
 # ------------------------------------------------------------ webhooks (sweeps & events helper)

@@ -20,8 +20,8 @@ from webapp.permissions import NAVIGATION
 #: What each role may reach from the navigation (CONTRACT.md §4).
 EVERYONE = {"Dashboard", "Entities", "Workflows", "Sweeps", "Events", "Settings"}
 NAV_BY_ROLE = {
-    "admin": EVERYONE | {"Bulk", "Audit", "Users"},
-    "support": EVERYONE | {"Bulk"},
+    "admin": EVERYONE | {"Bulk", "Approvals", "Audit", "Users"},
+    "support": EVERYONE | {"Bulk", "Approvals"},
     "config_editor": EVERYONE,
     "auditor": EVERYONE | {"Audit"},
 }

@@ -20,7 +20,9 @@ ALLOWED = {
     "bulk": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
     "sweeps": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
     "demo": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
-    "events": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "sweeps"},
+    "approvals": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "bulk"},
+    "events": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "sweeps",
+               "approvals"},
 }
 
 

@@ -57,8 +57,10 @@ def register_template_globals(app: Flask) -> None:
     from webapp.permissions import can, nav_items
 
     app.jinja_env.globals.update(can=can, nav_items=nav_items, roles_with=roles_with)
+    # The one wording helper (core/base/words.py) for every label, count, day and moment.
     app.jinja_env.filters.update(label=words.label, plural=words.plural,
-                                 pluralize=words.pluralize, visible=sensitive.visible,
+                                 pluralize=words.pluralize, number=words.number, ago=words.ago,
+                                 moment=words.moment, visible=sensitive.visible,
                                  visible_meta=sensitive.visible_meta)
 
 
@@ -85,8 +87,8 @@ def register_input_bounds(app: Flask) -> None:
 
 
 #: Every area of the app, in navigation order; each package exports ``bp``.
-BLUEPRINTS = ("auth", "dashboard", "entities", "workflows", "bulk", "sweeps", "events",
-              "settings", "audit", "users", "ops", "api")
+BLUEPRINTS = ("auth", "dashboard", "entities", "workflows", "bulk", "approvals", "sweeps",
+              "events", "settings", "audit", "users", "ops", "api")
 
 
 def register_blueprints(app: Flask) -> None:

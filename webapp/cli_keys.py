@@ -32,7 +32,10 @@ def keys_rotate(new_key: str | None, chunk: int) -> None:
     sm = StateManager.get_instance()
     _start(sm.keyring, new_key)
     try:
-        total = rotation.reseal_all(db.session, sm.keyring, sm.clock, chunk, _progress)
+        indexed = rotation.unique_fields(
+            {t: wf.fields for t, wf in sm.workflows.all(db.session).items()})
+        db.session.rollback()  # the rotation's chunks open transactions of their own
+        total = rotation.reseal_all(db.session, sm.keyring, sm.clock, chunk, _progress, indexed)
     except rotation.RotationBusy as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"Re-encrypted {total.values:,} values under key {sm.keyring.current_id}.")

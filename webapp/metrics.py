@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from webapp.core.base.events import STATUS_CHANGED
 from webapp.extensions import db
 from webapp.logging import note_correlation
-from webapp.models import BulkOperation, Entity, OutboxEvent, SweepRun, WebhookDelivery
+from webapp.models import BulkOperation, EntityCount, OutboxEvent, SweepRun, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,9 @@ def _read_families() -> list[Metric]:
 def _entities() -> list[Metric]:
     family = GaugeMetricFamily("statekeeper_entities", "Entities by type and status.",
                                labels=["type", "status"])
-    rows = db.session.execute(select(Entity.type, Entity.status, func.count())
-                              .group_by(Entity.type, Entity.status))
+    # The counts the write path keeps (core/changes/counts.py): no scan of the entities.
+    rows = db.session.execute(select(EntityCount.type, EntityCount.status, EntityCount.n)
+                              .where(EntityCount.n != 0))
     for type_, status, count in rows:
         family.add_metric([type_, status], count)
     return [family]

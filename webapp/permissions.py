@@ -60,6 +60,8 @@ NAVIGATION = (
     ("Dashboard", "dashboard.index", "view"),
     ("Entities", "entities.index", "view"),
     ("Bulk", "bulk.index", "operate"),
+    # Those who ask and (in the packs) decide; anyone who may view can open the page.
+    ("Approvals", "approvals.index", "operate"),
     ("Workflows", "workflows.index", "view"),
     ("Sweeps", "sweeps.index", "view"),
     ("Events", "events.index", "view"),

@@ -20,7 +20,8 @@ from webapp.extensions import db, limiter
 
 SETTING = "search_rate_limit_per_5min"
 #: Endpoints whose ``q`` argument is a search (blueprint name, endpoint).
-SEARCH_ENDPOINTS = {"api": {"api.list_entities"}, "entities": {"entities.index"}}
+SEARCH_ENDPOINTS = {"api": {"api.list_entities", "api.search_everything"},
+                    "entities": {"entities.index", "entities.search"}}
 _lock = threading.Lock()
 
 

@@ -251,3 +251,36 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     });
   });
 })();
+
+// ---- focus stays with the person after a swap (issue 19) ---------------------------------
+(function () {
+  "use strict";
+  // A swap that replaces the button just pressed (a refused move, a revert) would drop focus
+  // to the top of the page. New content marks where focus goes instead: an error it shows
+  // ([data-focus-on-swap="error"]) before anything else it marks ([data-focus-on-swap]), such
+  // as the message saying what was done. Each mark is read out too: role="alert" or "status".
+  function target(root, refused) {
+    if (!root || !root.querySelector) return null;
+    var marks = ['[data-focus-on-swap="error"]', "[data-focus-on-swap]"];
+    // A refused form with no mark, whose swap took the focus away: its first input said to
+    // be wrong.
+    if (refused) marks.splice(1, 0, '[aria-invalid="true"]');
+    for (var i = 0; i < marks.length; i++) {
+      if (root.matches && root.matches(marks[i])) return root;
+      var found = root.querySelector(marks[i]);
+      if (found) return found;
+    }
+    return null;
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var active = document.activeElement;
+    var lost = !active || active === document.body;  // the focused element was swapped out
+    var mark = target(event.target, lost && xhr && xhr.status >= 400);
+    if (!mark || !mark.isConnected) return;
+    if (!mark.matches("a[href], button, input, select, textarea, [tabindex]")) {
+      mark.setAttribute("tabindex", "-1");
+    }
+    mark.focus({ preventScroll: false });
+  });
+})();

@@ -14,6 +14,7 @@ from tests.factories import PASSWORD, make_user
 from tests.live_server import ThreadedServer
 from webapp.core.base.actor import Actor
 from webapp.core.base.transactions import write_transaction
+from webapp.core.changes import counts
 from webapp.core.changes.manager import StateManager
 from webapp.core.workflows import packs
 from webapp.extensions import db
@@ -59,10 +60,11 @@ def server(make_app, clock, gate):
 
 
 def _seed(now) -> None:
-    db.session.execute(insert(Entity), [
-        {"id": i, "type": "property", "name": f"{i} Maple Lane", "status": "available", "data": {},
-         "last_activity_at": now, "status_changed_at": now, "created_at": now, "updated_at": now}
-        for i in range(1, N + 1)])
+    rows = [{"id": i, "type": "property", "name": f"{i} Maple Lane", "status": "available",
+             "data": {}, "last_activity_at": now, "status_changed_at": now, "created_at": now,
+             "updated_at": now} for i in range(1, N + 1)]
+    db.session.execute(insert(Entity), rows)
+    counts.added(db.session, rows)
     db.session.execute(insert(StatusChange), [
         {"entity_id": i, "old_status": None, "new_status": "available", "action": "create",
          "actor": "seed", "source": "import", "correlation_id": f"seed-{i}", "meta": {},

@@ -9,6 +9,7 @@ import pytest
 from tests.factories import make_entity, make_manager
 from webapp.core.base.errors import InvalidInput
 from webapp.core.lists import listing
+from webapp.core.lists.rows import Summary
 
 NAMES = ["Charlie", "Alpha", "Golf", "Bravo", "Echo", "Delta", "Foxtrot", "Alpha"]
 
@@ -83,8 +84,9 @@ def test_summary_rows_carry_what_a_table_shows_and_the_parents_name(db_session, 
     found = listing.browse(db_session, manager.vocabulary, listing.Filters(type="community"),
                            summaries=True)
 
-    assert found.rows == [listing.Summary(community.id, "Willow Park", community.status,
-                                          community.last_activity_at, builder.id, "Acme Homes")]
+    assert found.rows == [Summary(community.id, "Willow Park", community.status,
+                                          community.last_activity_at, builder.id, "Acme Homes",
+                                          "community")]
 
 
 def test_a_cursor_of_another_sort_is_refused(db_session, reps):

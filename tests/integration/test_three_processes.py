@@ -37,6 +37,7 @@ from tests.factories import (
     make_user,
 )
 from tests.live_server import AppProcess, HttpBrowser
+from webapp.core.changes import counts
 from webapp.extensions import db
 from webapp.models import Entity, OutboxEvent, StatusChange, SweepRun, WebhookDelivery, utcnow
 
@@ -111,6 +112,7 @@ def insert_reps(name: str, count: int, last_activity) -> list[int]:
              "last_activity_at": last_activity, "status_changed_at": last_activity,
              "created_at": last_activity, "updated_at": now} for i in range(count)]
     ids = list(db.session.scalars(insert(Entity).returning(Entity.id), rows))
+    counts.added(db.session, rows)
     db.session.commit()
     return ids
 

@@ -62,7 +62,15 @@ PUBLIC_ROUTES = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("G
                  ("GET", "/metrics"), ("GET", "/api/openapi.json")}
 #: Routes that declare a floor and check more in the view, by what the request asks; the
 #: capability an empty request (what the matrix sends) needs.
-REFINED = {("POST", "/api/v1/sweeps/run"): "operate"}  # dry runs for all, real runs: operate
+REFINED = {("POST", "/api/v1/sweeps/run"): "operate",  # dry runs for all, real runs: operate
+           # approvals are decided by the roles each request names (CONTRACT §4, §9)
+           ("POST", "/api/v1/approvals/{}/approve"): "view",
+           ("POST", "/api/v1/approvals/{}/reject"): "view",
+           # a person's own saved views and list columns: every role keeps its own (CONTRACT
+           # §11); deleting a shared view is checked inside (its owner or an admin)
+           ("POST", "/api/v1/views"): "view", ("DELETE", "/api/v1/views/{}"): "view",
+           ("POST", "/entities/views"): "view", ("POST", "/entities/views/{}/pin"): "view",
+           ("POST", "/entities/views/{}/delete"): "view", ("POST", "/entities/columns"): "view"}
 #: Pages by area: capabilities a GET may need, and those a change may need (§4 by topic).
 AREAS = {
     "auth": ({PUBLIC}, {PUBLIC, "view"}),  # sign in; sign out
@@ -77,6 +85,7 @@ AREAS = {
     "events": ({"view", "manage_users"}, {"view", "manage_users"}),  # webhooks: admins; own bell
     "audit": ({"audit"}, {"audit"}),
     "users": ({"manage_users"}, {"manage_users"}),
+    "approvals": ({"view"}, {"view"}),  # deciding: the roles a request names (checked inside)
     "api": ({"view", "audit", PUBLIC}, {"operate", "revert", "configure", "edit_workflows",
                                         "manage_users"}),
 }

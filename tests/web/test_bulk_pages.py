@@ -11,6 +11,7 @@ from tests.factories import PASSWORD, make_realestate, make_user
 from tests.helpers import csrf_token, login
 from webapp.core.base.actor import Actor
 from webapp.core.base.transactions import write_transaction
+from webapp.core.changes import counts
 from webapp.core.changes.manager import StateManager
 from webapp.core.workflows import packs
 from webapp.extensions import db
@@ -61,10 +62,11 @@ def _many(app, n: int) -> list[int]:
         now = StateManager.get_instance().clock()
         first = (db.session.scalar(select(Entity.id).order_by(Entity.id.desc()).limit(1)) or 0) + 1
         ids = list(range(first, first + n))
-        db.session.execute(insert(Entity), [
-            {"id": i, "type": "property", "name": f"{i} Elm Street", "status": "available",
-             "data": {}, "last_activity_at": now, "status_changed_at": now, "created_at": now,
-             "updated_at": now} for i in ids])
+        rows = [{"id": i, "type": "property", "name": f"{i} Elm Street", "status": "available",
+                 "data": {}, "last_activity_at": now, "status_changed_at": now, "created_at": now,
+                 "updated_at": now} for i in ids]
+        db.session.execute(insert(Entity), rows)
+        counts.added(db.session, rows)
         db.session.execute(insert(StatusChange), [
             {"entity_id": i, "old_status": None, "new_status": "available", "action": "create",
              "actor": "seed", "source": "import", "correlation_id": f"seed-{i}", "meta": {},

@@ -17,7 +17,6 @@ from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     run,
     sm,
 )
-from webapp.core.lists import overview
 from webapp.models import ROLES, OutboxEvent, SweepRun
 
 
@@ -38,19 +37,19 @@ def test_each_bar_counts_a_status_and_links_to_that_list(admin_client, estate):
     assert 'href="/entities/?type=property"' in page.text
 
 
-def test_counts_are_kept_for_thirty_seconds_and_say_when_they_were_made(admin_client, estate,
-                                                                       create, clock):
-    first = admin_client.get("/").text
+def test_counts_change_at_once_when_entities_are_created_or_moved(admin_client, estate, create,
+                                                                  run, sm, clock):
+    admin_client.get("/")
     create("property", "Another Lot", parent_id=estate.community)
+    created = admin_client.get("/").text
+    run(lambda s: sm.transition(s, SEEDER, estate.properties[0], "pending"))
+    moved = admin_client.get("/").text
 
-    cached = admin_client.get("/").text
-    clock.advance(seconds=overview.TTL_SECONDS + 1)
-    fresh = admin_client.get("/").text
-
-    assert bar_count(cached, "property", "available") == 3
-    assert bar_count(fresh, "property", "available") == 4
-    assert f"Counts as of {clock().strftime('%Y-%m-%d %H:%M')}" in re.sub(r"<[^>]+>", "", fresh)
-    assert "Counts as of" in first
+    assert bar_count(created, "property", "available") == 4
+    assert (bar_count(moved, "property", "available"), bar_count(moved, "property", "pending")) \
+        == (3, 1)
+    assert f"Counts are exact as of {clock().strftime('%Y-%m-%d %H:%M')}" in \
+        re.sub(r"<[^>]+>", "", moved)
 
 
 def test_entities_past_their_warning_period_are_at_risk_with_a_link(admin_client, estate, create,

@@ -51,6 +51,12 @@ def stored_ticket(app):
         return row.version, row.definition["fields"]["customer_name"].get("max_length")
 
 
+def import_anyway(page: str) -> dict[str, str]:
+    """The hidden fields the "Import anyway" button sends back, as a browser would."""
+    return {name: html.unescape(value) for name, value in re.findall(
+        r'name="(document|confirmed)" type="hidden" value="([^"]*)"', page)}
+
+
 def upload(client, content: bytes):
     token = csrf_token(client.get("/workflows/import").text)
     return client.post("/workflows/import", content_type="multipart/form-data",
@@ -69,9 +75,8 @@ def test_the_page_reports_the_entities_the_new_fields_refuse_and_imports_only_wh
     assert "Import anyway" in report.text
     assert stored_ticket(app) == (version, 200)  # nothing saved yet
 
-    document = re.search(r'name="document" type="hidden" value="([^"]*)"', report.text)[1]
     confirmed = admin_client.post("/workflows/import", data={   # "Import anyway"
-        "csrf_token": csrf_token(report.text), "document": html.unescape(document)})
+        "csrf_token": csrf_token(report.text), **import_anyway(report.text)})
 
     assert confirmed.status_code == 302
     assert stored_ticket(app) == (version + 1, 5)

@@ -1,7 +1,8 @@
 """Background threads: started only from wsgi.py when STATEKEEPER_BACKGROUND=1.
 
 One runner per process: the sweep (under a database lease, so one process at a time sweeps),
-outbox delivery, webhook sending, audit retention and the recovery of abandoned bulk jobs. It
+outbox delivery, webhook sending, audit retention, the recovery of abandoned bulk jobs and the
+expiry of approval requests. It
 stops at interpreter exit (atexit, which also runs when a gunicorn worker exits) or when
 ``stop_background()`` is called.
 """
@@ -27,6 +28,7 @@ def build_runner(app: Flask) -> PeriodicRunner:
         Task("webhooks", tasks.WEBHOOK_SECONDS, tasks.webhook_tick),
         Task("retention", tasks.RETENTION_SECONDS, tasks.retention_tick),
         Task("bulk-jobs", tasks.BULK_RECOVER_SECONDS, tasks.bulk_jobs_tick),
+        Task("approvals", tasks.APPROVALS_SECONDS, tasks.approvals_tick),
     ])
 
 

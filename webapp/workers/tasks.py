@@ -8,6 +8,8 @@
 - webhooks: send the webhook deliveries that are due, with retries and backoff;
 - retention: hourly, archive audit entries past ``audit_retention_days`` and log the audit
   chain's head (under a lease);
+- approvals: expire the pending approval requests whose ``approval_expiry_hours`` ran out
+  (each once, whichever process gets there first);
 - bulk-jobs: resume the background bulk jobs whose process died (their lease ran out) or that
   no process started, on this process's job runner (each job's own lease keeps it to one).
   This task is the only recovery: opening the bulk page starts nothing.
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from webapp.core.approvals import deciding as approvals
 from webapp.core.audit import chain as audit
 from webapp.core.audit import retention
 from webapp.core.base import lease
@@ -39,6 +42,7 @@ WEBHOOK_SECONDS = 2.0
 RETENTION_SECONDS = 3600.0
 #: Seconds between two looks for abandoned bulk jobs (a job's lease lasts two minutes).
 BULK_RECOVER_SECONDS = 30.0
+APPROVALS_SECONDS = 60.0
 _RETENTION_HOLDER = lease.new_holder("retention")
 
 
@@ -108,3 +112,10 @@ def _log_head() -> None:
 def bulk_jobs_tick(_stop: threading.Event) -> None:
     """Hand abandoned bulk jobs to this process's job runner (its thread starts if needed)."""
     bulk_runner().recover()
+
+
+def approvals_tick(_stop: threading.Event) -> None:
+    """Expire the approval requests nobody decided in time."""
+    n = approvals.expire_due(db.session, clock()())
+    if n:
+        log.info("expired %s approval requests", n)

@@ -10,7 +10,8 @@ from webapp.security import api_rate_key
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 #: Modules whose routes register on ``bp`` (each may also declare OPENAPI_PATHS).
-ROUTE_MODULES = ("meta", "entities", "bulk", "config", "audit", "sweeps", "openapi")
+ROUTE_MODULES = ("meta", "entities", "imports", "bulk", "config", "audit", "sweeps", "approvals", "views", "search",
+                 "openapi")
 
 
 def _api_limit() -> str:

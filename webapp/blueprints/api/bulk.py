@@ -8,6 +8,8 @@ from flask import jsonify
 
 from webapp.blueprints.api import bp
 from webapp.blueprints.api.common import actor, body, manager, optional_text
+from webapp.core.approvals import records as approval_records
+from webapp.core.approvals import requests as approval_requests
 from webapp.core.base.errors import InvalidInput
 from webapp.core.bulk import jobs as bulk_jobs
 from webapp.core.bulk import operations as bulk
@@ -20,8 +22,13 @@ from webapp.permissions import requires
 @requires("operate")
 def bulk_transition():
     data = body({"ids", "target_state", "comments", "dry_run", "rollback_on_error"})
-    return _run(BulkRequest("transition", bulk.check_ids(data.get("ids")),
-                            target_state=data.get("target_state"), **_common(data)))
+    req = bulk.check_request(BulkRequest("transition", bulk.check_ids(data.get("ids")),
+                                         target_state=data.get("target_state"), **_common(data)))
+    if not req.dry_run and approval_requests.bulk_roles(manager(), db.session, req.ids,
+                                                        req.target_state or ""):
+        approval = approval_requests.ask_bulk(manager(), db.session, actor(), req)
+        return jsonify({"approval": approval_records.to_dict(approval)}), 202
+    return _run(req)
 
 
 @bp.post("/v1/bulk/assign")
@@ -127,8 +134,9 @@ def _openapi_paths() -> dict[str, Any]:
         "responses": {"200": ok(ref("BulkResult")), **ERRORS,
                       "404": {"description": "No bulk operation with that correlation id."}}}}
     return {
-        "/bulk/transition": route("Move many entities to one state", ["target_state"],
-                                  {"target_state": {"type": "string"}}),
+        "/bulk/transition": _asking(route("Move many entities to one state (202 and one "
+                                          "approval request when the move needs approval)",
+                                          ["target_state"], {"target_state": {"type": "string"}})),
         "/bulk/assign": route("Set data.assignee of many entities", ["assignee"],
                               {"assignee": {"type": "string", "maxLength": 200}}),
         "/bulk/update": route("Merge-patch the data of many entities (RFC 7396)", ["update_data"],
@@ -137,6 +145,14 @@ def _openapi_paths() -> dict[str, Any]:
                                                               "created_* are refused."}}),
         "/bulk/{correlation_id}/undo": undo,
     }
+
+
+def _asking(path: dict[str, Any]) -> dict[str, Any]:
+    from webapp.blueprints.api.openapi import ok, ref
+
+    path["post"]["responses"]["202"] = ok({"type": "object", "properties": {
+        "approval": ref("Approval")}}, "The move needs approval: one request for all the items.")
+    return path
 
 
 OPENAPI_PATHS = _openapi_paths()

@@ -84,7 +84,11 @@ def update_entity(entity_id: int):
 @bp.get("/v1/entities/<int:entity_id>/transitions")
 @requires("view")
 def allowed_transitions(entity_id: int):
-    return jsonify(manager().allowed_transitions(db.session, actor(), entity_id))
+    moves = manager().allowed_transitions(db.session, actor(), entity_id)
+    wf = manager().workflow(db.session, manager().get(db.session, entity_id).type)
+    for m in moves:  # who must approve it (CONTRACT §9); empty: it happens at once
+        m["approval_roles"] = list(getattr(wf.by_name(m["action"]), "approval_roles", ()))
+    return jsonify(moves)
 
 
 @bp.post("/v1/entities/<int:entity_id>/transition")
@@ -159,10 +163,16 @@ def _openapi_paths() -> dict:
              "422": {"description": "invalid_transition or rule_violation, with messages."}}
     return {
         "/entities": {
-            "get": {"summary": "List entities (newest first, keyset pages)", "parameters": [
+            "get": {"summary": "List entities (newest first, keyset pages)",
+                    "description": "Filters on a type's filterable declared fields are "
+                                   "data.<field>[__gt|__gte|__lt|__lte|__in|__contains]=value "
+                                   "(with type); any other field is a 400 naming it.",
+                    "parameters": [
                 query("type", {"type": "string"}), query("status", {"type": "string"}),
                 query("q", {"type": "string"}, "typo-tolerant name search"),
                 query("parent_id", {"type": "integer"}),
+                query("sort", {"type": "string"}, "id, name, status, last_activity_at or "
+                      "data.<filterable field>; a leading - sorts descending"),
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                 query("cursor", {"type": "string"})],
                 "responses": {"200": ok(page), **ERRORS}},

@@ -1,18 +1,30 @@
 """GET /api/openapi.json: OpenAPI 3 for every route of the contract.
 
 Each API module declares ``OPENAPI_PATHS`` next to its routes; this module joins them with the
-shared schemas so the document cannot drift far from the code.
+shared schemas so the document cannot drift far from the code, and states once the rules every
+route's parsing shares (``as_served``): ids are row ids (``storable_id``: 1 to ID_MAX), a target
+state is never empty, and an optional query value sent empty is taken as not sent.
 """
 from __future__ import annotations
 
+import copy
 import importlib
+import re
 from typing import Any
 
 from flask import jsonify
 
 from webapp.blueprints.api import ROUTE_MODULES as API_MODULES
 from webapp.blueprints.api import bp
+from webapp.core.base.errors import ID_MAX
 from webapp.permissions import PUBLIC, requires
+
+#: A row id, wherever one is read (webapp.core.base.errors.storable_id).
+ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+#: Names of ids: ``id``, ``ids``, ``entity_id``, ``parent_id``, ``change_id``...
+ID_NAME = re.compile(r"(\w+_)?ids?")
+#: Properties naming a state to move to: an empty one is refused (400), never "no state".
+TARGETS = ("to", "target_state")
 
 
 def error_response(description: str) -> dict[str, Any]:
@@ -46,8 +58,7 @@ def query(name: str, schema: dict[str, Any], description: str = "", required: bo
             "description": description}
 
 
-PATH_ID = {"name": "entity_id", "in": "path", "required": True,
-           "schema": {"type": "integer", "format": "int64"}}
+PATH_ID = {"name": "entity_id", "in": "path", "required": True, "schema": dict(ID)}
 NULLABLE_STR = {"type": ["string", "null"]}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error", "message"], "properties": {
@@ -82,7 +93,7 @@ def document() -> dict[str, Any]:
             module = importlib.import_module(f"webapp.blueprints.api.{name}")
         except ModuleNotFoundError:
             continue
-        paths.update(getattr(module, "OPENAPI_PATHS", {}))
+        paths.update(as_served(getattr(module, "OPENAPI_PATHS", {})))
         schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
     return {
         "openapi": "3.1.0",
@@ -95,6 +106,41 @@ def document() -> dict[str, Any]:
             "bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     }
+
+
+def as_served(paths: dict[str, Any]) -> dict[str, Any]:
+    """The paths (a copy) with the rules every route's parsing applies: id parameters and id
+    properties of request bodies are ``ID``, ``TARGETS`` are non-empty strings, and optional
+    query parameters allow an empty value (``?limit=``: the default, as if not sent)."""
+    paths = copy.deepcopy(paths)
+    for item in paths.values():
+        operations = [op for op in item.values() if isinstance(op, dict)]
+        for param in [*item.get("parameters", []), *(p for op in operations
+                                                      for p in op.get("parameters", []))]:
+            _tighten(param["name"], param["schema"])
+            if param["in"] == "query" and not param.get("required"):
+                param["allowEmptyValue"] = True
+        for op in operations:
+            for content in (op.get("requestBody") or {}).get("content", {}).values():
+                _tighten_body(content["schema"])
+    return paths
+
+
+def _tighten_body(schema: Any, name: str = "") -> None:
+    if not isinstance(schema, dict):
+        return
+    _tighten(name, schema)
+    for key, sub in (schema.get("properties") or {}).items():
+        _tighten_body(sub, key)
+    _tighten_body(schema.get("items"), name)  # an array's items under the array's name
+
+
+def _tighten(name: str, schema: dict[str, Any]) -> None:
+    if schema.get("type") == "integer" and ID_NAME.fullmatch(name):
+        schema.update(minimum=ID["minimum"], maximum=ID["maximum"])
+        schema.pop("format", None)
+    elif schema.get("type") == "string" and name in TARGETS:
+        schema["minLength"] = max(schema.get("minLength", 0), 1)
 
 
 @bp.get("/openapi.json")

@@ -18,6 +18,7 @@ from webapp.core.base.words import label, plural
 from webapp.core.bulk import operations as bulk
 from webapp.core.bulk import plans as bulk_plans
 from webapp.core.bulk.operations import BulkRequest
+from webapp.core.changes.manager import StateManager
 from webapp.core.lists import listing, search
 
 FILTER_PARAMS = ("type", "status", "q", "parent_id", "quiet_days")
@@ -45,7 +46,10 @@ class Selection:
     def resolve(self, session: Session, vocabulary: search.Vocabulary, now: Any) -> tuple[int, ...]:
         if self.ids:
             return self.ids
-        filters = listing.filters_from_params(self.filter_params, now)
+        wf = StateManager.get_instance().workflows.all(session).get(
+            self.filter_params.get("type", ""))
+        filters = listing.filters_from_params(self.filter_params, now,
+                                              wf.fields if wf else None, wf.label if wf else "")
         return tuple(bulk_plans.matching_ids(session, vocabulary, filters))
 
     def describe(self) -> str:
@@ -65,7 +69,10 @@ def parse_selection(args: MultiDict[str, str]) -> Selection:
         ids = list(dict.fromkeys(int(part) for part in raw))  # a double click selects twice
         return Selection(bulk.check_ids(ids, limit=bulk_plans.SELECTION_MAX))
     if args.get("all_matching") == "1":
-        params = {k: args.get(k, "").strip() for k in FILTER_PARAMS if args.get(k, "").strip()}
+        # The list's filters, its declared-field ones (data.price__gte) included: dropping
+        # one would select more entities than the list showed.
+        params = {k: args.get(k, "").strip() for k in args
+                  if (k in FILTER_PARAMS or k.startswith("data.")) and args.get(k, "").strip()}
         if args.get("inactive_days") and "quiet_days" not in params:
             params["quiet_days"] = args["inactive_days"].strip()
         return Selection(filter_params=params)

@@ -5,12 +5,13 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 
 from webapp import htmx
 from webapp.blueprints.bulk import bp
 from webapp.blueprints.bulk.forms import ACTIONS, Selection, parse_action, parse_selection
-from webapp.core.base.errors import InvalidInput
+from webapp.core.approvals import requests as approval_requests
+from webapp.core.base.errors import InvalidInput, StatekeeperError
 from webapp.core.bulk import jobs as bulk_jobs
 from webapp.core.bulk import operations as bulk
 from webapp.core.bulk import plans as bulk_plans
@@ -76,7 +77,15 @@ def preview():
     except InvalidInput as err:
         return _preview_page(context, errors=_errors(err))
     return _preview_page(context, result=result, req=req, since=watermark,
-                         reasons=bulk_plans.reasons(result.failure_details))
+                         reasons=bulk_plans.reasons(result.failure_details),
+                         limits=_limits(context["workflows"]))
+
+
+def _limits(workflows: list[Any]) -> list[dict[str, Any]]:
+    """The bulk limits of the selected types (the preview states them beside its totals)."""
+    settings = _sm().settings.all(db.session)
+    return [{"type": wf.entity_type, "cap": settings[wf.bulk_limit], "setting": wf.bulk_limit}
+            for wf in workflows if wf.bulk_limit in settings]
 
 
 def _errors(err: InvalidInput) -> dict[str, str]:
@@ -105,10 +114,28 @@ def run():
     large = len(ids) > _threshold()
     try:
         req = parse_action(request.form, ids, large)
-        cid = _start(req, large)
+        asked = _ask_if_needed(req)
+        cid = None if asked else _start(req, large)
     except InvalidInput as err:  # the form again, with why, rather than a bare error page
         return _preview_page(_form_context(selection), errors=_errors(err))
+    except StatekeeperError as err:  # a pending request, or nothing that could move
+        return _preview_page(_form_context(selection), errors={"action": " ".join(
+            err.extra.get("messages") or [err.message])})
+    if asked:
+        flash(f"This move needs approval: one request was made for all {len(ids):,} "
+              f"entities; nothing changes until it is approved.", "success")
+        return redirect(url_for("approvals.show", approval_id=asked), 303)
     return redirect(url_for("bulk.show", cid=cid), 303)
+
+
+def _ask_if_needed(req: BulkRequest) -> int | None:
+    """A transition whose move needs approval asks once for all its items (CONTRACT §9):
+    the request's id; None when it needs none."""
+    if req.operation != "transition" or not approval_requests.bulk_roles(
+            _sm(), db.session, req.ids, req.target_state or ""):
+        return None
+    bulk.check_ids(list(req.ids))  # one request names at most as many as the API takes
+    return approval_requests.ask_bulk(_sm(), db.session, current_actor(), req).id
 
 
 def _start(req: BulkRequest, large: bool) -> str:

@@ -18,11 +18,11 @@ bp = Blueprint("dashboard", __name__)
 def index():
     sm = StateManager.get_instance()
     workflows = sm.workflows.all(db.session)
-    counts, counted_at = overview.status_counts(db.session, now())
-    risk, _ = overview.at_risk(db.session, workflows, sm.settings.all(db.session), now())
+    counts = overview.status_counts(db.session)
+    risk, risk_at = overview.at_risk(db.session, workflows, sm.settings.all(db.session), now())
     latest, real = overview.last_sweeps(db.session)
     return render_template(
-        "dashboard/index.html", charts=chart.build(counts, workflows), counted_at=counted_at,
+        "dashboard/index.html", charts=chart.build(counts, workflows), risk_at=risk_at,
         empty=not counts, risk=risk, risk_cap=overview.RISK_CAP, ttl=overview.TTL_SECONDS,
         recent=overview.recent_changes(db.session), latest_sweep=latest, real_sweep=real,
         health=overview.delivery_health(db.session), chart_size=chart, now=now(),

@@ -5,4 +5,13 @@ from flask import Blueprint
 bp = Blueprint("entities", __name__, url_prefix="/entities")
 
 # The route modules register themselves on ``bp``.
-from webapp.blueprints.entities import actions, creating, lists, pages, reverts  # noqa: F401
+from webapp.blueprints.entities import (  # noqa: F401
+    actions,
+    creating,
+    header_search,
+    lists,
+    pages,
+    reverts,
+    saved,
+    transfer,
+)

@@ -13,6 +13,7 @@ from webapp.blueprints.entities import bp, field_values, fields_form
 from webapp.blueprints.entities.common import manager
 from webapp.blueprints.entities.forms import EditForm, RenameForm
 from webapp.blueprints.entities.pages import actions_context, details_context, timeline_context
+from webapp.core.approvals import requests as approval_requests
 from webapp.core.base.errors import (
     ConcurrencyConflict,
     InvalidInput,
@@ -25,6 +26,7 @@ from webapp.core.changes.manager import Outcome
 from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.htmx import is_htmx, trigger
+from webapp.models import Approval
 from webapp.permissions import requires
 from webapp.web_context import current_actor, record_denial
 
@@ -38,11 +40,14 @@ def transition(entity_id: int):
     to = request.form.get("to", "")
     comment = request.form.get("comment", "").strip()
     try:
-        outcome = manager().transition(db.session, current_actor(), entity_id, to,
-                                       reason=comment or None, source="manual",
-                                       version=_version(request.form.get("version")))
+        outcome = approval_requests.transition_or_ask(
+            manager(), db.session, current_actor(), entity_id, to, reason=comment or None,
+            source="manual", version=_version(request.form.get("version")))
     except StatekeeperError as err:
         return _refused(entity_id, err, comment=comment, attempted=to)
+    if isinstance(outcome, Approval):  # asked: nothing changes until someone approves
+        return _changed(entity_id, f"Asked for approval (request #{outcome.id}); "
+                                   f"nothing changes until it is approved.")
     return _changed(entity_id, _moved(outcome))
 
 

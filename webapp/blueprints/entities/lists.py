@@ -1,24 +1,23 @@
 """The entity list: filters, live search, sorting, keyset pages, bulk hand-over, CSV export."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from flask import Response, render_template, request, stream_with_context, url_for
+from flask import render_template, request, url_for
 
-from webapp.blueprints.entities import bp
+from webapp.blueprints.entities import bp, list_fields, saved
 from webapp.blueprints.entities.common import bulk_available, manager, workflows
-from webapp.core.base import csvfile
+from webapp.blueprints.entities.list_fields import FieldColumn
 from webapp.core.base.errors import InvalidInput
 from webapp.core.lists import listing
+from webapp.core.lists.rows import Summary
 from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.htmx import is_htmx
-from webapp.models import Entity
-from webapp.permissions import requires
-from webapp.sensitive import data_view
+from webapp.permissions import can, requires
 from webapp.web_context import now
 
 PAGE_SIZE = 50
@@ -40,6 +39,10 @@ class ListView:
     params: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
     notice: str | None = None
+    #: The declared-field columns shown (list_fields.columns).
+    columns: list[FieldColumn] = field(default_factory=list)
+    #: What the parent box shows: the name typed, or the parent's "Name (#id)".
+    parent_text: str = ""
 
     def url(self, endpoint: str = "entities.index", **changes: Any) -> str:
         """This list's address with some parameters changed (None drops one)."""
@@ -58,19 +61,30 @@ def parse_list(args: Mapping[str, str], known: Mapping[str, Workflow]) -> ListVi
     if type_ not in known:
         raise InvalidInput(f"Unknown entity type {type_!r}.",
                            {"type": f"Choose one of: {', '.join(known)}."})
+    wf = known[type_]
     params = {k: (args.get(k) or "").strip() for k in FILTER_PARAMS} | {"type": type_}
+    params |= list_fields.field_params(args, wf)  # type: ignore[arg-type]
     notice = None
-    if params["status"] and params["status"] not in known[type_].states:
-        notice = f"{known[type_].label} has no status {params['status']!r}; showing every status."
+    if params["status"] and params["status"] not in wf.states:
+        notice = f"{wf.label} has no status {params['status']!r}; showing every status."
         params["status"] = ""
-    view = ListView(known[type_], listing.Filters(type=type_), listing.Sort(), None, params,
+    view = ListView(wf, listing.Filters(type=type_), listing.Sort(), None, params,
                     notice=notice)
+    parent = (args.get("parent") or "").strip()
+    if parent and wf.parent_type:
+        view.parent_text = parent
+        try:
+            params["parent_id"] = str(list_fields.field_values.names().entity_id(wf.parent_type,
+                                                                                 parent))
+        except LookupError as err:
+            view.errors["parent"] = str(err)
     try:
-        view.filters = listing.filters_from_params(params, now())
-        view.sort = listing.Sort.parse(args.get("sort") or _default_sort(params))
+        view.filters = listing.filters_from_params(params, now(), wf.fields, wf.label)
+        view.sort = listing.Sort.parse(args.get("sort") or _default_sort(params), wf.fields,
+                                       wf.label)
         view.cursor = args.get("cursor") or None
     except InvalidInput as err:
-        view.errors = err.fields or {"q": err.message}
+        view.errors |= err.fields or {"q": err.message}
     return view
 
 
@@ -86,6 +100,7 @@ def index():
     if not known:
         return render_template("entities/index.html", view=None)
     view = parse_list(request.args, known)
+    view.columns = list_fields.columns(view.workflow, saved.chosen_columns(view.workflow.entity_type))
     context = _results(view, known)
     template = "entities/_rows.html" if is_htmx() else "entities/index.html"
     return render_template(template, **context), 400 if view.errors else 200
@@ -96,17 +111,26 @@ def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
     if not view.errors:
         try:
             found = listing.browse(db.session, manager().vocabulary, view.filters, view.sort,
-                                   PAGE_SIZE, view.cursor, summaries=True)
+                                   PAGE_SIZE, view.cursor, summaries=True,
+                                   with_data=bool(view.columns))
             # A first page with no next page holds every match: no need to count them again.
             first_and_only = view.cursor is None and found.next_cursor is None
             total = (len(found.rows) if first_and_only
                      else listing.capped_count(db.session, manager().vocabulary, view.filters))
         except InvalidInput as err:
             view.errors = err.fields or {"cursor": err.message}
-    categories = {name: state.category for name, state in view.workflow.states.items()}
-    rows = table_rows(found.rows, categories, now())
-    return {"view": view, "page": found, "rows": rows, "total": total, "cap": listing.COUNT_CAP,
-            "types": known, "columns": COLUMNS, "bulk": bulk_available()}
+    wf = view.workflow
+    rows = table_rows(found.rows, wf, now())
+    cells = list_fields.cells(wf, view.columns, found.rows, can("operate"), entity_address())
+    if not view.parent_text and view.filters.parent_id:
+        view.parent_text = list_fields.parent_text(
+            str(view.filters.parent_id),
+            list_fields.field_values.names().names({view.filters.parent_id}).get(
+                view.filters.parent_id))
+    return {"view": view, "page": found, "rows": list(zip(rows, cells, strict=True)),
+            "total": total, "cap": listing.COUNT_CAP, "types": known, "columns": COLUMNS,
+            "bulk": bulk_available(), "filter_inputs": list_fields.filter_inputs(wf, view.params),
+            "choosable": list_fields.choosable(wf), "saved_views": saved.views_of(wf.entity_type)}
 
 
 class Row(NamedTuple):
@@ -120,6 +144,7 @@ class Row(NamedTuple):
     name: str
     href: str
     status: str
+    status_label: str
     category: str
     activity_iso: str
     activity_title: str
@@ -128,17 +153,18 @@ class Row(NamedTuple):
     parent_name: str | None
 
 
-def table_rows(entities: Iterable[listing.Summary], categories: Mapping[str, str],
-               at: datetime) -> list[Row]:
+def table_rows(entities: Iterable[Summary], wf: Workflow, at: datetime) -> list[Row]:
     show = entity_address()
-    return [_row(e, show, categories, at) for e in entities]
+    states = {name: (state.label, state.category) for name, state in wf.states.items()}
+    return [_row(e, show, states, at) for e in entities]
 
 
-def _row(e: listing.Summary, show: Callable[[int], str], categories: Mapping[str, str],
-         at: datetime) -> Row:
+def _row(e: Summary, show: Callable[[int], str],
+         states: Mapping[str, tuple[str, str]], at: datetime) -> Row:
     when = e.last_activity_at.isoformat()  # UTC: "2026-10-12T14:33:20.652849+00:00"
     parent = e.parent_id
-    return Row(e.id, e.name, show(e.id), e.status, categories.get(e.status, "none"), when,
+    status_label, category = states.get(e.status, (e.status, "none"))
+    return Row(e.id, e.name, show(e.id), e.status, status_label, category, when,
                f"{when[:10]} {when[11:16]} UTC", _ago((at - e.last_activity_at).days),
                show(parent) if parent else None,
                (e.parent_name or f"#{parent}") if parent else None)
@@ -155,29 +181,3 @@ def entity_address() -> Callable[[int], str]:
     """``url_for("entities.show", entity_id=...)``, with the routing done once per page."""
     head, _, tail = url_for("entities.show", entity_id=_MARK).partition(str(_MARK))
     return lambda entity_id: f"{head}{entity_id}{tail}"
-
-
-@bp.get("/export.csv")
-@requires("view")
-def export():
-    view = parse_list(request.args, workflows())
-    if view.errors:
-        raise InvalidInput("The filter is not valid.", view.errors)
-    rows = listing.iterate(db.session, manager().vocabulary, view.filters, view.sort)
-    filename = f"{view.filters.type}-entities.csv"
-    return Response(stream_with_context(csvfile.lines(csv_rows(rows))), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-CSV_COLUMNS = ("id", "type", "name", "status", "version", "parent_id", "last_activity_at",
-               "status_changed_at", "created_at", "updated_at", "data")
-
-
-def csv_rows(rows: Iterable[Entity]) -> Iterator[tuple[Any, ...]]:
-    """The header, then one row per entity (``csvfile`` formats and guards the cells);
-    sensitive fields masked for roles that may not read them."""
-    yield CSV_COLUMNS
-    shown = data_view()
-    for e in rows:
-        yield (e.id, e.type, e.name, e.status, e.version, e.parent_id, e.last_activity_at,
-               e.status_changed_at, e.created_at, e.updated_at, shown.data(e.type, e.data))

@@ -90,10 +90,21 @@ def transition_options(entity_type: str, name: str):
         return _editor(wf, name, 422, ("options",), form)
     doc = edit.set_transition_options(to_document(wf), _move(wf, name).name, form.roles.data,
                                       form.comment_required.data)
+    _set_approval(doc, _move(wf, name).name, form.approval_roles.data)
     who = ", ".join(form.roles.data) or "everyone who may operate"
+    approval = (f"; needs approval by {', '.join(form.approval_roles.data)}"
+                if form.approval_roles.data else "")
     return _save(wf, name, doc, form, ("options",),
                  f"Transition {name}: taken by {who}; comment "
-                 f"{'required' if form.comment_required.data else 'optional'}.")
+                 f"{'required' if form.comment_required.data else 'optional'}{approval}.")
+
+
+def _set_approval(doc: dict, transition: str, roles: list[str]) -> None:
+    """The transition's ``approval`` block (CONTRACT §9): the roles that decide, or none."""
+    t = next(t for t in doc["transitions"] if t["name"] == transition)
+    t.pop("approval", None)
+    if roles:
+        t["approval"] = {"roles": list(roles)}
 
 
 # ---------------------------------------------------------------------------------- rules

@@ -37,6 +37,7 @@ from webapp.core.fields.spec import FieldSpec
 from webapp.core.settings.store import REGISTRY as SETTINGS
 from webapp.core.workflows.definition import RuleSpec, Workflow
 from webapp.core.workflows.rules import RULE_KINDS
+from webapp.models import ROLES
 
 #: Parameters a kind reads beyond its typed ones (field_condition compares with any value).
 EXTRA_PARAMS = {"field_condition": ("value",)}
@@ -233,15 +234,20 @@ class TransitionForm(VersionedForm):
     roles = MultiCheckboxField("Only these roles may take it", description=(
         "Tick none to let everyone who may change statuses take it (admins and support)."))
     comment_required = BooleanField("A comment is required to take it")
+    approval_roles = MultiCheckboxField("Needs approval by", description=(
+        "Taking it then asks one of these roles, never the person asking; nothing changes "
+        "until they approve. Tick none: no approval."))
 
 
 def transition_form(roles: list[str], move: Any = None, version: int | None = None,
                     formdata: Any = None) -> TransitionForm:
     data = {"version": version}
     if move is not None:
-        data |= {"roles": list(move.roles), "comment_required": move.comment_required}
+        data |= {"roles": list(move.roles), "comment_required": move.comment_required,
+                 "approval_roles": list(move.approval_roles)}
     form = TransitionForm(formdata=formdata, data=data)
     form.roles.choices = choices((r, label(r)) for r in roles)
+    form.approval_roles.choices = choices((r, label(r)) for r in ROLES)
     return form
 
 
@@ -274,6 +280,9 @@ class ImportForm(FlaskForm):
     #: The checked file sent back by "Import anyway", after the page showed which stored
     #: entities its new fields would refuse (then no file is chosen again).
     document = HiddenField()
+    #: What the person was shown for that document (``views.impact_seal``): "Import anyway"
+    #: imports only while the check still finds the same, else the page asks again.
+    confirmed = HiddenField()
 
     def validate_file(self, field: FileField) -> None:
         if not field.data and not self.document.data:

@@ -2,6 +2,7 @@
 import for config editors."""
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -97,11 +98,12 @@ def import_file():
     if request.method == "POST" and form.validate():
         raw = form.text()
         try:
-            # A document sent back by "Import anyway" was reported on already.
-            if not form.document.data:
-                impacts = edit.import_impact(db.session, manager().workflows.all(db.session), raw)
-            if impacts:
-                form.document.data = raw.decode("utf-8-sig")
+            # Checked every time, "Import anyway" too: it imports only the document whose
+            # report the person saw, while the check still finds what it showed them.
+            impacts = edit.import_impact(db.session, manager().workflows.all(db.session), raw)
+            seal = impact_seal(raw, impacts)
+            if impacts and form.confirmed.data != seal:
+                form.document.data, form.confirmed.data = raw.decode("utf-8-sig"), seal
             else:
                 types = edit.import_file(db.session, manager().workflows, raw, current_actor(),
                                          now())
@@ -114,3 +116,9 @@ def import_file():
     status = 422 if problems or form.errors else 200
     return render_template("workflows/import.html", form=form, problems=problems,
                            impacts=impacts), status
+
+
+def impact_seal(raw: bytes, impacts: list[Any]) -> str:
+    """A digest of a document and of what its check reported, for "Import anyway"."""
+    said = [raw.decode("utf-8-sig"), *(s for report in impacts for s in report.sentences())]
+    return hashlib.sha256(json.dumps(said).encode()).hexdigest()

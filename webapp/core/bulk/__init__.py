@@ -1,5 +1,6 @@
-"""Commands over many entities, always through changes/: requests, modes and results
-(operations), per-chunk checks (plans), background jobs under a lease (jobs).
+"""Commands over many entities, always through changes/: a request and its result (request),
+running it chunk by chunk in its modes (operations), what it leaves on record (records),
+per-chunk checks (plans), background jobs under a lease (jobs).
 
-May import: base, audit, settings, workflows, lists, changes.
+May import: base, audit, settings, fields, workflows, lists, changes.
 """

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from webapp.core.base.errors import ConcurrencyConflict, InvalidInput, NotFound,
 from webapp.core.base.events import ENTITY_CREATED, outbox_row, outbox_table
 from webapp.core.changes.writer import Change
 from webapp.core.fields import validation
-from webapp.core.fields.secrets import Keyring
+from webapp.core.fields.secrets import Keyring, holds_sealed
 from webapp.core.fields.validation import Lookups
 from webapp.core.workflows.definition import Workflow
 from webapp.core.workflows.registry import WorkflowRegistry
@@ -73,18 +74,56 @@ def check_data(wf: Workflow, data: Any, *, lookups: Lookups, creating: bool,
     are stored sealed (``fields.secrets``): sealed values in ``data`` (those a merge patch left
     alone) and in ``before`` are opened for the checks, and the result is sealed again,
     keeping the stored token of every value that did not change."""
-    if not isinstance(data, dict):
-        raise InvalidInput("data must be a JSON object.", {"data": "Send an object, e.g. {}."})
-    if wf.fields:
-        sealing = keyring is not None
-        plain_before = keyring.unseal(wf.fields, before) if sealing and before else before
-        data = validation.validate(
-            wf.fields, keyring.unseal(wf.fields, data) if sealing else data, lookups=lookups,
-            creating=creating, before=plain_before, entity_id=entity_id)
-        if sealing:
-            data = keyring.seal(wf.fields, data, before)
-    _check_storable(data)
-    return data
+    [(stored, error)] = check_data_many(wf, [(data, before, entity_id)], lookups=lookups,
+                                        creating=creating, keyring=keyring)
+    if error is not None:
+        raise error
+    return stored
+
+
+def check_data_many(wf: Workflow, items: Sequence[tuple[Any, dict[str, Any] | None, int | None]],
+                    *, lookups: Lookups, creating: bool, keyring: Keyring | None = None
+                    ) -> list[tuple[Any, InvalidInput | None]]:
+    """``check_data`` for many ``(data, before, entity_id)`` of one type (a bulk chunk), with
+    the same answers: (data as stored, None) or (data, the InvalidInput it would raise). The
+    values are checked as one batch (``validation.check_many``), and each sealed token is
+    opened once."""
+    results: list[tuple[Any, InvalidInput | None] | None] = [
+        None if isinstance(data, dict) else (data, InvalidInput(
+            "data must be a JSON object.", {"data": "Send an object, e.g. {}."}))
+        for data, _before, _id in items]
+    todo = [i for i, done in enumerate(results) if done is None]
+    if not wf.fields:
+        return [done or _storable(items[i][0]) for i, done in enumerate(results)]
+    if keyring is not None and lookups.keyring is None:
+        lookups.keyring = keyring  # sensitive unique values are looked up by blind index
+    opened: dict[str, Any] = {}
+    checked = validation.check_many(wf.fields, [
+        (_plain(keyring, wf, items[i][0], opened), _plain(keyring, wf, items[i][1], opened),
+         items[i][2]) for i in todo], lookups=lookups, creating=creating)
+    sealing = keyring is not None and validation.compiled(wf.fields).seals
+    for i, (stored, errors) in zip(todo, checked, strict=True):
+        if errors:
+            results[i] = (stored, InvalidInput(validation.summary(errors), errors))
+        else:
+            results[i] = _storable(keyring.seal(wf.fields, stored, items[i][1], opened)  # type: ignore[union-attr]
+                                   if sealing else stored)
+    return results  # type: ignore[return-value]
+
+
+def _plain(keyring: Keyring | None, wf: Workflow, data: Any, opened: dict[str, Any]) -> Any:
+    """``data`` with its sealed values opened, for the checks (as it is when none is sealed)."""
+    if keyring is None or not data or not holds_sealed(data):
+        return data
+    return keyring.unseal(wf.fields, data, opened)
+
+
+def _storable(data: Any) -> tuple[Any, InvalidInput | None]:
+    try:
+        _check_storable(data)
+    except InvalidInput as err:
+        return data, err
+    return data, None
 
 
 def _check_storable(data: dict[str, Any]) -> None:

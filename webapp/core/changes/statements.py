@@ -9,7 +9,7 @@ cost more than the database work itself (bench/bulk.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -17,10 +17,12 @@ from sqlalchemy import Connection
 from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, outbox_table
 from webapp.core.base.relations import chunked
 from webapp.models import Entity, StatusChange
+from webapp.models.entity_count import EntityCount
 
 _T = Entity.__table__
 _H = StatusChange.__table__
 _O = outbox_table()
+_C = EntityCount.__table__
 
 HISTORY_COLUMNS = ("entity_id", "old_status", "new_status", "action", "reason", "actor",
                    "source", "correlation_id", "metadata", "seconds_in_previous", "created_at")
@@ -76,6 +78,18 @@ class Statements:
         """Pending outbox rows (OUTBOX_COLUMNS, payload already as the driver takes it)."""
         raise NotImplementedError
 
+    def add_counts(self, deltas: Mapping[tuple[str, str], int]) -> None:
+        """Add each (type, status) delta to the entity counts, in one statement.
+
+        The rows go in (type, status) order, so two transactions lock the count rows they
+        share in the same order and cannot deadlock on them within one statement."""
+        rows = sorted((t, s, n) for (t, s), n in deltas.items() if n)
+        if rows:
+            self._add_counts(rows)
+
+    def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
+        raise NotImplementedError
+
 
 class SqliteStatements(Statements):
     def update_entities(self, rows: Sequence[UpdateRow], shape: tuple[str, ...]) -> int:
@@ -100,6 +114,9 @@ class SqliteStatements(Statements):
 
     def insert_outbox(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self.conn.exec_driver_sql(_insert_sql(_O.name, OUTBOX_COLUMNS, "?"), list(rows))
+
+    def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
+        self.conn.exec_driver_sql(_COUNTS_SQLITE, rows)
 
 
 class PostgresStatements(Statements):
@@ -127,6 +144,9 @@ class PostgresStatements(Statements):
         marks = ", ".join("%s::jsonb" if c == "payload" else "%s" for c in OUTBOX_COLUMNS)
         self.conn.exec_driver_sql(
             f"INSERT INTO {_O.name} ({', '.join(OUTBOX_COLUMNS)}) VALUES ({marks})", list(rows))
+
+    def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
+        self.conn.exec_driver_sql(_COUNTS_PG, _columns(rows))
 
 
 def statements_for(conn: Connection) -> Statements:
@@ -163,6 +183,13 @@ _PG_HISTORY = (
     f"FROM unnest(%s::integer[], %s::integer[], %s::varchar[], %s::varchar[], %s::varchar[], "
     f"%s::text[], %s::varchar[], %s::varchar[], %s::varchar[], %s::text[], %s::float8[], "
     f"%s::timestamp[]) AS v(id, {', '.join(HISTORY_COLUMNS)})")
+_COUNTS_UPSERT = f"ON CONFLICT (type, status) DO UPDATE SET n = {_C.name}.n + excluded.n"
+_COUNTS_SQLITE = f"{_insert_sql(_C.name, ('type', 'status', 'n'), '?')} {_COUNTS_UPSERT}"
+# ORDER BY: the rows are inserted, and their count rows locked, in one order in every
+# transaction (ON CONFLICT takes each existing row's lock as it reaches it).
+_COUNTS_PG = (f"INSERT INTO {_C.name} (type, status, n) SELECT v.type, v.status, v.n "
+              f"FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[]) AS v(type, status, n) "
+              f"ORDER BY v.type, v.status {_COUNTS_UPSERT}")
 #: A version-4 UUID made by SQLite (PostgreSQL has gen_random_uuid()).
 _SQLITE_UUID = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
                 "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "

@@ -1,9 +1,10 @@
 """The one write path: single changes, bulk, sweeps, cascades, reverts and activity all end here.
 
 Entities, history rows and outbox rows are written with a few set-based statements per call
-(statements.py, one implementation per database), inside the caller's transaction; the row
-version guards against lost updates: ``UPDATE ... WHERE version = ?``, the same check the ORM
-makes for the few writes that go through it (the model's ``version_id_col``).
+(statements.py, one implementation per database), inside the caller's transaction, with the
+entity counts per (type, status) they move (counts.py); the row version guards against lost
+updates: ``UPDATE ... WHERE version = ?``, the same check the ORM makes for the few writes
+that go through it (the model's ``version_id_col``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ConcurrencyConflict, NotFound, storable_id
 from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, outbox_table
 from webapp.core.base.relations import chunked
+from webapp.core.changes import counts
 from webapp.core.changes.statements import PAYLOAD, SHAPES, Statements, statements_for
 from webapp.models import Entity, StatusChange
 from webapp.models.base import UTCDateTime
@@ -55,9 +57,10 @@ class Change:
 def lock_entities(session: Session, ids: Sequence[int]) -> dict[int, Entity]:
     """Load entities for writing: row locks on PostgreSQL (SQLite writers hold the DB lock)."""
     found: dict[int, Entity] = {}
-    for chunk in chunked([i for i in ids if storable_id(i)]):
-        # FOR UPDATE locks rows on PostgreSQL; SQLite's dialect leaves it out.
-        stmt = (select(Entity).where(Entity.id.in_(chunk)).with_for_update()
+    for chunk in chunked(sorted(i for i in ids if storable_id(i))):
+        # FOR UPDATE locks rows on PostgreSQL (SQLite's dialect leaves it out), in id order:
+        # two commands over overlapping entities then never wait for each other in a circle.
+        stmt = (select(Entity).where(Entity.id.in_(chunk)).order_by(Entity.id).with_for_update()
                 .execution_options(populate_existing=True))
         found.update((e.id, e) for e in session.scalars(stmt))
     return found
@@ -123,10 +126,10 @@ def lock_rows(session: Session, ids: Sequence[int], lock: bool = True,
     due inside its write transaction)."""
     found: dict[int, EntityRow] = {}
     make = _row_maker(session.get_bind().dialect.name == "sqlite")
-    for chunk in chunked(list(ids)):
+    for chunk in chunked(sorted(ids)):
         stmt = select(*_RAW_COLUMNS).select_from(_T).where(Entity.id.in_(chunk), *where)
-        if lock:
-            stmt = stmt.with_for_update()
+        if lock:  # in id order, as lock_entities
+            stmt = stmt.order_by(Entity.id).with_for_update()
         # Through the connection: plain rows, without the ORM's loading machinery.
         found.update((row[0], make(row)) for row in session.connection().execute(stmt))
     return found
@@ -151,6 +154,9 @@ def write(session: Session, changes: Sequence[Change], actor: Actor, now: dateti
              if c.old_status != c.new_status or c.new_data is not None]
     if moved:
         sql.insert_events(moved, sql.bind(_O.c.created_at)(now))
+    # Last: the count rows are shared by every writer of a type, so they are locked for as
+    # short a time as the transaction allows.
+    sql.add_counts(counts.of_moves(changes))
     return history_ids
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from webapp.core.base.words import label
+from webapp.core.changes import counts
 from webapp.core.demo import named, values
 from webapp.core.lists import search
 from webapp.core.settings.store import REGISTRY as SETTINGS
@@ -235,6 +236,7 @@ def _insert_type(session: Session, wf: Workflow, n: int, ids_by_type: dict[str, 
         # Core inserts: one executemany each, without the ORM's per-row bookkeeping.
         session.execute(insert(Entity.__table__), rows)
         session.execute(insert(StatusChange.__table__), history)
+        counts.added(session, rows)  # in the same transaction: the dashboard's counts stay exact
         session.commit()
     search.add_words(session, names)
     session.commit()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from webapp.core.approvals.records import EVENTS as APPROVAL_EVENTS
 from webapp.core.base.events import STATUS_CHANGED
 from webapp.core.base.transactions import write_transaction
 from webapp.core.base.upserts import insert_ignore
@@ -49,6 +50,8 @@ def add_for_events(session: Session, sm: StateManager, events: Sequence[OutboxEv
 def message_for(session: Session, event_type: str, payload: dict[str, Any],
                 settings: dict[str, Any], workflows: dict[str, Workflow]) -> str | None:
     """The sentence for the feed, or None when the settings want no notification."""
+    if event_type in APPROVAL_EVENTS:  # requests, and their decisions for the requester
+        return payload.get("message") or None
     if event_type == SWEEP_COMPLETED and settings.get("notify_on_inactivation"):
         return _swept(payload, workflows)
     if (event_type == STATUS_CHANGED and settings.get("notify_on_cascade")

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from webapp.core.approvals.records import EVENTS as APPROVAL_EVENTS
 from webapp.core.audit import chain as audit
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ID_MAX, InvalidInput, NotFound, storable_id
@@ -40,7 +41,8 @@ from webapp.core.sweeps.runs import SWEEP_COMPLETED
 from webapp.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 #: What a subscription may ask for ("*": everything).
-EVENT_TYPES = (STATUS_CHANGED, ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, SWEEP_COMPLETED)
+EVENT_TYPES = (STATUS_CHANGED, ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, SWEEP_COMPLETED,
+               *APPROVAL_EVENTS)
 #: What "send test" sends: signed like any event, with id 0 (it is in no outbox).
 TEST_EVENT = "WebhookTest"
 SEND_BATCH = 20

@@ -14,9 +14,14 @@ no longer declared, and every undeclared key when the type had no fields before.
 was already refused under the old fields and still is under an unchanged declaration is not
 news, so it is not reported again.
 
-Values are checked for their shape only (``Lookups(None, type)``): references, users and
-unique values are not looked up, so the check reads nothing but the rows it is given. Sealed
-(sensitive) values are skipped, never opened: this module holds no key. The caller reads the
+Values are checked for their shape only (``Lookups(None, type)``): references and users are
+not looked up, so the check reads nothing but the rows it is given. A field newly declared
+``unique`` is checked among those rows: each entity holding a value an earlier one holds is
+counted (an email without regard to case; a sensitive value by its blind index, see
+``secrets``). Sealed (sensitive) values are never opened: this module holds no key. Where a
+change could refuse one (its kind, bounds, pattern... changed, or it became unique and the
+value has no blind index), it is counted as not checked, and that too asks for confirmation:
+an import must not refuse values nobody could look at without saying so. The caller reads the
 rows (``webapp.core.workflows.editing.import_impact``, in chunks by id) and may stop early:
 counting stops after ``EXACT_LIMIT`` entities and the report then says "at least".
 """
@@ -31,7 +36,8 @@ from typing import Any, Literal
 from webapp.core.base.sealed import is_sealed
 from webapp.core.base.words import label
 from webapp.core.fields.kinds import is_blank
-from webapp.core.fields.spec import FieldSpec
+from webapp.core.fields.secrets import has_index
+from webapp.core.fields.spec import FieldSpec, unique_text
 from webapp.core.fields.validation import Lookups, check
 
 #: Entities counted exactly per type; past it the report says "at least" (about 2 s of work).
@@ -40,9 +46,14 @@ EXACT_LIMIT = 100_000
 EXAMPLES = 3
 #: Characters of a refused value an example repeats.
 SHOWN = 40
+#: How an example shows an encrypted value (its plaintext is never read here).
+MASKED = "(encrypted)"
 
 Specs = Mapping[str, FieldSpec]
-Problem = Literal["refused", "missing", "undeclared"]
+Problem = Literal["refused", "missing", "undeclared", "unchecked"]
+#: What a spec says that may refuse a value (the others only change how it is shown or found).
+_VALIDITY = frozenset({"type", "required", "choices", "min", "max", "max_length", "pattern",
+                       "ref_type", "item_fields"})
 _STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
@@ -79,9 +90,13 @@ class Impact:
     #: Sealed values not checked (their plaintext needs the key).
     sealed_skipped: int = 0
     fields: dict[tuple[str, Problem], FieldImpact] = field(default_factory=dict)
+    #: (field, value compared) -> the first entity holding it, for fields newly unique.
+    holders: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     @property
     def violating(self) -> bool:
+        """Whether the change needs a person's confirmation: it refuses stored values, or
+        could refuse encrypted ones nobody could check."""
         return bool(self.fields)
 
     def note(self, name: str, problem: Problem) -> FieldImpact:
@@ -121,12 +136,43 @@ def impact(entity_type: str, old: Specs, new: Specs, rows: Iterable[tuple[int, A
             break
         report.scanned += 1
         if isinstance(data, Mapping):
-            _entity(report, entity_id, data, old, new, specs)
+            refused = _entity(report, entity_id, data, old, new, specs)
+            _duplicates(report, entity_id, data, old, specs, refused)
     return report
 
 
+def _newly_unique(old: FieldSpec | None, new: FieldSpec) -> bool:
+    return new.unique and not (old is not None and old.unique)
+
+
+def _validity_changed(old: FieldSpec | None, new: FieldSpec) -> bool:
+    return old is None or old.model_dump(include=_VALIDITY) != new.model_dump(include=_VALIDITY)
+
+
+def _duplicates(report: Impact, entity_id: int, data: Mapping[str, Any], old: Specs,
+                specs: Specs, refused: set[str]) -> None:
+    """Values of a newly unique field that an earlier entity of the rows holds too (a value
+    refused for its shape already is counted once)."""
+    for name, spec in specs.items():
+        value = data.get(name)
+        if not _newly_unique(old.get(name), spec) or name in refused or is_blank(value) \
+                or isinstance(value, dict | list):
+            continue
+        if is_sealed(value):
+            if not has_index(value):
+                continue  # counted as not checked by _entity
+            key, shown = value[:value.rindex(":") + 1], MASKED
+        else:
+            key, shown = unique_text(spec, value), _shown(value)
+        first = report.holders.setdefault((name, key), entity_id)
+        if first != entity_id:
+            report.note(name, "refused").add(
+                entity_id, shown, f"{spec.title(name)} must be unique: #{first} has the same value.")
+
+
 def _entity(report: Impact, entity_id: int, data: Mapping[str, Any], old: Specs, new: Specs,
-            specs: Specs) -> None:
+            specs: Specs) -> set[str]:
+    """Count what the new fields refuse in one entity's data; the fields refused."""
     for key in data:
         if key not in new and (not old or key in old):
             report.note(str(key)[:SHOWN], "undeclared").add(entity_id)
@@ -136,9 +182,13 @@ def _entity(report: Impact, entity_id: int, data: Mapping[str, Any], old: Specs,
     values = {name: data[name] for name in specs if name in data and name not in missing}
     sealed = {name for name, value in values.items() if is_sealed(value)}
     report.sealed_skipped += len(sealed)
+    for name in sealed:
+        if _validity_changed(old.get(name), specs[name]) or (
+                _newly_unique(old.get(name), specs[name]) and not has_index(values[name])):
+            report.note(name, "unchecked").add(entity_id)
     values = {name: value for name, value in values.items() if name not in sealed}
     if not values:
-        return
+        return set()
     _, errors = check({n: specs[n] for n in values}, values,
                       lookups=Lookups(None, report.entity_type), creating=False, before=values)
     seen: set[str] = set()
@@ -148,6 +198,7 @@ def _entity(report: Impact, entity_id: int, data: Mapping[str, Any], old: Specs,
             continue
         seen.add(top)
         report.note(top, "refused").add(entity_id, _shown(value), message)
+    return seen
 
 
 def _at(values: Mapping[str, Any], path: str) -> tuple[str, Any]:
@@ -174,6 +225,10 @@ def _sentence(f: FieldImpact, entity_type: str, complete: bool) -> str:
     if f.problem == "missing":
         ids = ", ".join(f"#{e.entity_id}" for e in f.examples)
         return f"{f.name} is now required: {entities} {noun} {_have(f.count, 'none')} (e.g. {ids})."
+    if f.problem == "unchecked":
+        it, was = ("it", "value was") if f.count == 1 else ("them", "values were")
+        return (f"{f.name}: {entities} encrypted {was} not checked (the check cannot read "
+                f"{it}); the new declaration may refuse {it}.")
     if f.problem == "undeclared":
         ids = ", ".join(f"#{e.entity_id}" for e in f.examples)
         return (f"{f.name} is not a field of {label(entity_type)} any more: {entities} {noun} "

@@ -9,22 +9,28 @@ Re-running continues where a run stopped: only rows naming an old key are read a
 value already under the current key is left as it is. Memory holds one chunk. Bulk operations
 waiting to run keep their sensitive values sealed too; they follow the entities.
 
+The values of a unique sensitive field (``unique_fields``) carry a blind index made with the
+key that sealed them; re-sealed, they get the new key's index. Values of such a field sealed
+before indexes existed get one too, whatever key they are under: a rotation is how they are
+upgraded (until then uniqueness checks open them, see ``lookups``).
+
 ``still_using`` then tells whether an old key can be dropped.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, or_, select, update
+from sqlalchemy import Text, and_, bindparam, cast, false, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.core.base import lease
 from webapp.core.base.sealed import PREFIX, is_sealed, key_id
 from webapp.core.base.transactions import write_transaction
-from webapp.core.fields.secrets import Keyring
+from webapp.core.fields.secrets import Keyring, has_index
+from webapp.core.fields.spec import FieldSpec
 from webapp.models import BulkOperation, Entity, StatusChange
 
 CHUNK = 1000
@@ -36,6 +42,8 @@ _H = StatusChange.__table__
 _B = BulkOperation.__table__
 #: Every (table, JSON column) that may hold sealed values.
 SEALED_COLUMNS = ((_E, "data"), (_H, "metadata"), (_B, "params"))
+#: entity type -> {field name: spec} of its unique sensitive fields (blind-indexed values).
+Indexed = Mapping[str, Mapping[str, FieldSpec]]
 
 
 @dataclass
@@ -65,17 +73,30 @@ class RotationBusy(Exception):
     """Another process is rotating keys right now."""
 
 
+def unique_fields(types_specs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, FieldSpec]]:
+    """The fields whose sealed values carry a blind index, by type (``reseal_all`` takes it)."""
+    out = {t: {n: s for n, s in specs.items() if getattr(s, "sensitive", False)
+               and getattr(s, "unique", False)} for t, specs in types_specs.items()}
+    return {t: fields for t, fields in out.items() if fields}
+
+
 def reseal_all(session: Session, keyring: Keyring, clock: Callable[[], datetime],
-               chunk: int = CHUNK, on_chunk: Callable[[Progress], None] | None = None) -> Progress:
-    """Re-encrypt every value sealed under an old key of ``keyring`` with its current key."""
+               chunk: int = CHUNK, on_chunk: Callable[[Progress], None] | None = None,
+               indexed: Indexed | None = None) -> Progress:
+    """Re-encrypt every value sealed under an old key of ``keyring`` with its current key,
+    and give the values of ``indexed`` fields (``unique_fields``) their blind index."""
     total = Progress(what="entities and bulk operations")
-    if not keyring.old_ids:
+    indexed = indexed or {}
+    if not keyring.old_ids and not indexed:
         return total
     holder = lease.new_holder("keys-rotate")
     if not lease.acquire(session, LEASE, holder, clock(), LEASE_TTL):
         raise RotationBusy("Another `keys rotate` is running; wait for it to finish.")
     try:
-        for what, table, reseal in (("entities", _E, _reseal_entities),
+        def entities(session: Session, keyring: Keyring, ids: Sequence[int]) -> Progress:
+            return _reseal_entities(session, keyring, ids, indexed)
+
+        for what, table, reseal in (("entities", _E, entities),
                                     ("bulk operations", _B, _reseal_operations)):
             for done in _chunks(session, keyring, table, reseal, chunk,
                                 lambda: lease.keep(session, LEASE, holder, clock(), LEASE_TTL)):
@@ -114,22 +135,34 @@ def still_using(session: Session, key_ids: Sequence[str]) -> dict[str, int]:
         for kid in key_ids}
 
 
-def _reseal_entities(session: Session, keyring: Keyring, ids: Sequence[int]) -> Progress:
+def _reseal_entities(session: Session, keyring: Keyring, ids: Sequence[int],
+                     indexed: Indexed) -> Progress:
     """A chunk of entities and their history rows, one old token to one new token."""
     old, renamed = keyring.old_ids, _Renamer(keyring)
-    rows = _locked(session, _E, "data", ids, old)
-    history = session.connection().execute(select(_H.c.id, _H.c.metadata).where(
-        _H.c.entity_id.in_(ids), _names_key(_H.c.metadata, old))).all()
-    done = Progress(rows=_rewrite(session, _E, "data", renamed.rows(rows)),
-                    history_rows=_rewrite(session, _H, "metadata", renamed.rows(history)))
+    wanted = or_(_names_key(_E.c.data, old), _without_index(indexed))
+    rows = session.connection().execute(select(_E.c.id, _E.c.data, _E.c.type).where(
+        _E.c.id.in_(ids), wanted).with_for_update()).all()
+    fields = {row[0]: indexed[row[2]] for row in rows if row[2] in indexed}
+    # History rows naming an old key, and those of entities whose indexed values may lack an
+    # index (their tokens, under any key, become the entity's new ones).
+    upgrading = and_(_H.c.entity_id.in_(list(fields)), cast(_H.c.metadata, Text).like(
+        f"%{PREFIX}%")) if fields else false()
+    history = session.connection().execute(select(_H.c.id, _H.c.metadata, _H.c.entity_id).where(
+        _H.c.entity_id.in_(ids), or_(_names_key(_H.c.metadata, old), upgrading))).all()
+    entity_docs = [(i, renamed.entity_doc(doc, fields.get(i, {}))) for i, doc, _t in rows]
+    history_docs = [(i, renamed.history_doc(doc, fields.get(e, {}))) for i, doc, e in history]
+    done = Progress(
+        rows=_rewrite(session, _E, "data", _changed(rows, entity_docs)),
+        history_rows=_rewrite(session, _H, "metadata", _changed(history, history_docs)))
     done.values, done.unreadable = len(renamed.mapping), renamed.unreadable
     return done
 
 
 def _reseal_operations(session: Session, keyring: Keyring, ids: Sequence[int]) -> Progress:
     renamed = _Renamer(keyring)
-    rows = _locked(session, _B, "params", ids, keyring.old_ids)
-    done = Progress(rows=_rewrite(session, _B, "params", renamed.rows(rows)))
+    rows = _locked(session, _B, "params", ids, keyring.old_ids) if keyring.old_ids else []
+    done = Progress(rows=_rewrite(session, _B, "params", _changed(
+        rows, [(i, renamed.doc(doc)) for i, doc in rows])))
     done.values, done.unreadable = len(renamed.mapping), renamed.unreadable
     return done
 
@@ -139,6 +172,22 @@ def _locked(session: Session, table: Any, column: str, ids: Sequence[int],
     """(id, document) of the rows among ``ids`` naming an old key, locked until the commit."""
     return session.connection().execute(select(table.c.id, table.c[column]).where(
         table.c.id.in_(ids), _names_key(table.c[column], old)).with_for_update()).all()
+
+
+def _changed(rows: Sequence[Any], new: Iterable[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """(id, new document) of the rows whose document changed."""
+    return [(i, doc) for row, (i, doc) in zip(rows, new, strict=True) if doc != row[1]]
+
+
+def _without_index(indexed: Indexed) -> Any:
+    """Entities whose unique sensitive field holds a value sealed without a blind index."""
+    conditions = []
+    for entity_type, fields in indexed.items():
+        for name in fields:
+            text = _E.c.data[name].as_string()
+            conditions.append(and_(_E.c.type == entity_type, text.like(f"{PREFIX}%"),
+                                   not_(text.like(f"{PREFIX}%:%:%"))))
+    return or_(*conditions) if conditions else false()
 
 
 def _rewrite(session: Session, table: Any, column: str, rows: list[tuple[int, Any]]) -> int:
@@ -156,41 +205,52 @@ class _Renamer:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
         self.current = keyring.current_id
-        self.mapping: dict[str, str] = {}
+        self.mapping: dict[tuple[str, bool], str] = {}
         self.failed: set[str] = set()
 
     @property
     def unreadable(self) -> int:
         return len(self.failed)
 
-    def rows(self, rows: Sequence[Any]) -> list[tuple[int, Any]]:
-        """(id, new document) for each row that changed."""
-        changed = []
-        for row_id, doc in rows:
-            new = self.doc(doc)
-            if new != doc:
-                changed.append((row_id, new))
-        return changed
+    def entity_doc(self, data: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        """An entity's data: the ``fields`` named are blind-indexed, the rest as ``doc``."""
+        if not fields or not isinstance(data, dict):
+            return self.doc(data)
+        return {k: self.value(v, fields[k]) if k in fields else self.doc(v)
+                for k, v in data.items()}
+
+    def history_doc(self, meta: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        """A history row's metadata: its data diff's sides read as an entity's data."""
+        if not fields or not isinstance(meta, dict):
+            return self.doc(meta)
+        return {k: {side: self.entity_doc(values, fields) for side, values in v.items()}
+                if k == "data" and isinstance(v, dict) else self.doc(v) for k, v in meta.items()}
 
     def doc(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: self.doc(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.doc(v) for v in value]
-        if not is_sealed(value) or key_id(value) == self.current or value in self.failed:
+        return self.value(value, None)
+
+    def value(self, value: Any, spec: FieldSpec | None) -> Any:
+        """One value: re-sealed when under an old key, or when it lacks the index it needs."""
+        if not is_sealed(value) or value in self.failed:
             return value
-        if value not in self.mapping:
-            new = self.keyring.reseal(value)
+        if key_id(value) == self.current and (spec is None or has_index(value)):
+            return value
+        if (value, spec is not None) not in self.mapping:
+            new = self.keyring.reseal(value, spec)
             if new is None:
                 self.failed.add(value)
                 return value
-            self.mapping[value] = new
-        return self.mapping[value]
+            self.mapping[(value, spec is not None)] = new
+        return self.mapping[(value, spec is not None)]
 
 
 def _names_key(column: Any, key_ids: Sequence[str]) -> Any:
     """The JSON column's text names a value sealed under one of these keys."""
     text = cast(column, Text)
-    return or_(*(text.like(f"%{PREFIX}{kid}:%") for kid in key_ids))
+    return or_(false(), *(text.like(f"%{PREFIX}{kid}:%") for kid in key_ids))
 
 

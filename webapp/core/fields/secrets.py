@@ -21,6 +21,16 @@ keeps the stored token when the plaintext did not change: history diffs then sho
 only where there was one, and equal stored values still mean equal plaintexts (undo compares
 them).
 
+A unique sensitive field (user_account ``email``) cannot be compared in the database by its
+token, so its sealed values carry a *blind index*: ``enc:v1:<key id>:<index>:<token>``, the
+index being HMAC-SHA256 of the value's ``unique_text`` (an email in lower case) under a key
+derived from the data key (HKDF), truncated to INDEX_HEX hex digits. Equal values under one
+key have equal indexes, so "is this address taken?" is one prefix comparison in SQL
+(``index_prefixes``: one prefix per key of the ring, as values under the old key keep the old
+key's index until ``keys rotate`` re-seals them). The index is part of the header, which the
+cipher authenticates. Values sealed before indexes existed (``enc:v1:<key id>:<token>``) still
+open, and ``keys rotate`` gives them one.
+
 The keyring lives on the StateManager (one per app). Its keys come from STATEKEEPER_DATA_KEY
 (several comma-separated keys, newest first) or from ``<instance>/data_key``, made once with
 a new key (mode 600) and re-read when ``keys rotate`` rewrites it, so running processes pick
@@ -30,72 +40,42 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from webapp.core.base import keyfiles
 from webapp.core.base.sealed import MASK, PREFIX, is_sealed, key_id
+from webapp.core.fields.datakeys import (  # new_key, key_id_of: imported from here too
+    KeyringError,
+    Ring,
+    key_id_of,
+    new_key,
+    parse_keys,
+)
+from webapp.core.fields.spec import unique_text
 
 #: Shown instead of a sealed value no key of the keyring opens (a lost or wrong key).
 UNREADABLE = f"{MASK} (cannot be decrypted: its key is missing)"
 #: Characters of a value a masked view keeps at most (and never more than all but 4 of them).
 TAIL = 4
-KEY_BYTES, NONCE_BYTES = 32, 12
+NONCE_BYTES = 12
 Specs = Mapping[str, Any]  # field name -> FieldSpec
-
-
-class KeyringError(ValueError):
-    """The keys given cannot be used (not data keys, or an empty key file)."""
 
 
 class Unreadable(Exception):
     """No key of the keyring opens this sealed value."""
 
 
-def new_key() -> str:
-    """A fresh random key, as STATEKEEPER_DATA_KEY and the key file hold it: 32 random bytes
-    in URL-safe base64."""
-    return base64.urlsafe_b64encode(os.urandom(KEY_BYTES)).decode()
-
-
-def key_id_of(key: str) -> str:
-    return hashlib.sha256(_key_bytes(key)).hexdigest()[:8]
-
-
-def parse_keys(text: str, where: str = "STATEKEEPER_DATA_KEY") -> list[str]:
-    """Keys separated by commas or new lines, newest first; each 32 bytes in base64."""
-    keys = [k.strip() for k in text.replace("\n", ",").split(",") if k.strip()]
-    if not keys:
-        raise KeyringError(f"{where} holds no key.")
-    for number, key in enumerate(keys, 1):
-        try:
-            _key_bytes(key)
-        except ValueError:
-            raise KeyringError(
-                f"Key {number} of {where} is not a data key (32 random bytes in URL-safe "
-                f"base64, 44 characters); `flask --app wsgi keys generate` prints a new one."
-            ) from None
-    return keys
-
-
-def _key_bytes(key: str) -> bytes:
-    try:
-        raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64") from None
-    if len(raw) != KEY_BYTES:
-        raise ValueError("not 32 bytes")
-    return raw
+def has_index(sealed: str) -> bool:
+    """Whether a sealed value carries a blind index (``enc:v1:<id>:<index>:<token>``)."""
+    return sealed.count(":", len(PREFIX)) == 2
 
 
 def mask(value: Any) -> str:
@@ -103,21 +83,6 @@ def mask(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     keep = min(TAIL, max(0, len(text) - TAIL))
     return MASK + (text[-keep:] if keep else "")
-
-
-@dataclass(frozen=True)
-class _Ring:
-    """The keys at one moment: ids newest first, and a cipher per id."""
-
-    ids: tuple[str, ...]
-    ciphers: Mapping[str, AESGCM]
-    keys: tuple[str, ...]
-
-    @classmethod
-    def of(cls, keys: Sequence[str]) -> _Ring:
-        ids = tuple(key_id_of(k) for k in keys)
-        return cls(ids, {i: AESGCM(_key_bytes(k)) for i, k in zip(ids, keys, strict=True)},
-                   tuple(keys))
 
 
 class Keyring:
@@ -133,7 +98,7 @@ class Keyring:
             raise KeyringError("A keyring needs keys or a file to keep them in.")
         self.path = path
         self._lock = threading.Lock()
-        self._ring = _Ring.of(parse_keys(",".join(keys))) if keys else None
+        self._ring = Ring.of(parse_keys(",".join(keys))) if keys else None
         self._stamp: tuple[int, int, int] | None = None
         self._checked = 0.0
 
@@ -189,11 +154,12 @@ class Keyring:
             self._save_locked([k for i, k in zip(ring.ids, ring.keys, strict=True) if i not in drop])
 
     # -- one value -------------------------------------------------------------------------
-    def seal_value(self, value: Any) -> str:
-        """``value`` (any JSON value) sealed under the current key."""
+    def seal_value(self, value: Any, unique: str | None = None) -> str:
+        """``value`` (any JSON value) sealed under the current key; with the blind index of
+        ``unique`` (the value's ``unique_text``) when given."""
         ring = self._current()
         kid = ring.ids[0]
-        header = f"{PREFIX}{kid}:"
+        header = ring.header(kid, unique)
         nonce = os.urandom(NONCE_BYTES)
         plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
         body = nonce + ring.ciphers[kid].encrypt(nonce, plain, header.encode())
@@ -208,7 +174,7 @@ class Keyring:
             cipher = None
         if cipher is None:
             raise Unreadable(kid)
-        header = f"{PREFIX}{kid}:"
+        header = sealed[:sealed.rindex(":") + 1]  # with the blind index, when there is one
         text = sealed[len(header):]
         try:
             body = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -217,21 +183,32 @@ class Keyring:
         except (InvalidTag, binascii.Error, ValueError):
             raise Unreadable(kid) from None
 
-    def reseal(self, sealed: str) -> str | None:
-        """``sealed`` under the current key; None when it already is, or cannot be opened."""
-        if key_id(sealed) == self.current_id:
+    def reseal(self, sealed: str, spec: Any = None) -> str | None:
+        """``sealed`` under the current key, with a blind index when ``spec`` is a unique
+        field's; None when it already is so, or cannot be opened."""
+        indexed = _indexed(spec)
+        if key_id(sealed) == self.current_id and has_index(sealed) == indexed:
             return None
         try:
-            return self.seal_value(self.open_value(sealed))
+            plain = self.open_value(sealed)
         except Unreadable:
             return None
+        return self.seal_value(plain, unique_text(spec, plain) if indexed else None)
+
+    def index_prefixes(self, unique: str) -> list[str]:
+        """How a value whose ``unique_text`` is ``unique`` begins when sealed under each key of
+        the ring (all of one length): the prefixes a uniqueness check looks for."""
+        ring = self._current()
+        return [ring.header(kid, unique) for kid in ring.ids]
 
     # -- a type's data ---------------------------------------------------------------------
     def seal(self, specs: Specs, new_plain: Mapping[str, Any],
-             old_stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             old_stored: Mapping[str, Any] | None = None,
+             opened: dict[str, Any] | None = None) -> dict[str, Any]:
         """Validated data as it is stored: each sensitive field's value sealed, keeping the
         stored token where the value did not change. Call it after validation, with the
-        entity's stored data (None when creating)."""
+        entity's stored data (None when creating); ``opened`` remembers the tokens opened
+        (the one ``unseal`` filled: a stored token is then decrypted once per write)."""
         old = old_stored if isinstance(old_stored, Mapping) else {}
         out = dict(new_plain)
         for name, spec in specs.items():
@@ -239,20 +216,23 @@ class Keyring:
             if value is None:
                 continue
             if _sensitive(spec):
-                out[name] = self._seal_field(value, old.get(name))
+                out[name] = self._seal_field(value, old.get(name), spec, opened)
             elif isinstance(value, list) and _has_sensitive(_items(spec)):
                 before = old.get(name) if isinstance(old.get(name), list) else []
-                out[name] = [self.seal(_items(spec), item, before[i] if i < len(before) else None)
+                out[name] = [self.seal(_items(spec), item, before[i] if i < len(before) else None,
+                                       opened)
                              if isinstance(item, Mapping) else item
                              for i, item in enumerate(value)]
         return out
 
-    def _seal_field(self, value: Any, stored: Any) -> Any:
-        if is_sealed(value) and (value == stored or self._opens(value)):
+    def _seal_field(self, value: Any, stored: Any, spec: Any,
+                    opened: dict[str, Any] | None) -> Any:
+        if is_sealed(value) and (value == stored or
+                                 self._open_or(value, UNREADABLE, opened) is not UNREADABLE):
             return value  # already sealed by us (a stored value passed through unchanged)
-        if is_sealed(stored) and self._open_or(stored, UNREADABLE) == value:
+        if is_sealed(stored) and self._open_or(stored, UNREADABLE, opened) == value:
             return stored
-        return self.seal_value(value)
+        return self.seal_value(value, unique_text(spec, value) if _indexed(spec) else None)
 
     def seal_named(self, names: Iterable[str], data: Mapping[str, Any]) -> dict[str, Any]:
         """``data`` with the values of these keys sealed: for a request kept until it runs
@@ -262,12 +242,13 @@ class Keyring:
         return {k: self.seal_value(v) if k in wanted and v is not None and not is_sealed(v)
                 else v for k, v in data.items()}
 
-    def unseal(self, specs: Specs, data: Any) -> Any:
-        """``data`` with every sealed value opened (UNREADABLE where no key opens it).
+    def unseal(self, specs: Specs, data: Any, opened: dict[str, Any] | None = None) -> Any:
+        """``data`` with every sealed value opened (UNREADABLE where no key opens it), each
+        token remembered in ``opened`` when given.
 
         Sealed values are found by their form, so a field no longer declared sensitive still
         reads; ``specs`` is taken for symmetry with ``seal`` and ``view_for``."""
-        return self._view(data, specs, lambda value: self._open_or(value, UNREADABLE)
+        return self._view(data, specs, lambda value: self._open_or(value, UNREADABLE, opened)
                           if is_sealed(value) else value)
 
     def view_for(self, may_see: bool, specs: Specs, data: Any) -> Any:
@@ -313,17 +294,19 @@ class Keyring:
                 out[name] = _each_sealed(value, show)
         return out
 
-    def _opens(self, sealed: str) -> bool:
-        return self._open_or(sealed, UNREADABLE) is not UNREADABLE
-
-    def _open_or(self, sealed: str, default: Any) -> Any:
+    def _open_or(self, sealed: str, default: Any, opened: dict[str, Any] | None = None) -> Any:
+        if opened is not None and sealed in opened:
+            return default if opened[sealed] is UNREADABLE else opened[sealed]
         try:
-            return self.open_value(sealed)
+            value = self.open_value(sealed)
         except Unreadable:
-            return default
+            value = UNREADABLE
+        if opened is not None:
+            opened[sealed] = value
+        return default if value is UNREADABLE else value
 
     # -- where the keys are kept -----------------------------------------------------------
-    def _current(self) -> _Ring:
+    def _current(self) -> Ring:
         if self.path is None:
             return self._ring  # type: ignore[return-value]
         if self._ring is None or time.monotonic() - self._checked > self.RELOAD_SECONDS:
@@ -331,7 +314,7 @@ class Keyring:
                 return self._load_locked()
         return self._ring
 
-    def _reloaded(self) -> _Ring:
+    def _reloaded(self) -> Ring:
         """The keys as the file has them now (a key we do not know may have been added)."""
         if self.path is None:
             return self._current()
@@ -339,7 +322,7 @@ class Keyring:
             self._checked = 0.0
             return self._load_locked()
 
-    def _load_locked(self) -> _Ring:
+    def _load_locked(self) -> Ring:
         if self.path is None:
             return self._ring  # type: ignore[return-value]
         self._checked = time.monotonic()
@@ -348,7 +331,7 @@ class Keyring:
         stat = self.path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if self._ring is None or stamp != self._stamp:
-            self._ring = _Ring.of(parse_keys(self.path.read_text(), str(self.path)))
+            self._ring = Ring.of(parse_keys(self.path.read_text(), str(self.path)))
             self._stamp = stamp
         return self._ring
 
@@ -366,9 +349,28 @@ def sensitive_names(types_specs: Iterable[Specs]) -> set[str]:
     return {name for specs in types_specs for name, spec in specs.items() if _sensitive(spec)}
 
 
+def seals_any(specs: Specs) -> bool:
+    """Whether ``Keyring.seal`` could seal anything of data with these fields."""
+    return any(_sensitive(s) or _has_sensitive(_items(s)) for s in specs.values())
+
+
+def holds_sealed(value: Any) -> bool:
+    """Whether a sealed value is anywhere in ``value`` (else ``unseal`` would only copy it)."""
+    if isinstance(value, str):
+        return value.startswith(PREFIX)
+    if isinstance(value, Mapping):
+        return any(holds_sealed(v) for v in value.values())
+    return isinstance(value, list) and any(holds_sealed(v) for v in value)
+
+
 def _sensitive(spec: Any) -> bool:
     # Specs are FieldSpecs; a workflow stored before fields were declared may hold older rules.
     return bool(getattr(spec, "sensitive", False))
+
+
+def _indexed(spec: Any) -> bool:
+    """A top-level sensitive unique field: its sealed values carry a blind index."""
+    return _sensitive(spec) and bool(getattr(spec, "unique", False))
 
 
 def _items(spec: Any) -> Specs:

@@ -51,7 +51,8 @@ class FieldSpec(BaseModel):
     ref_type: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,49}$")
     #: list: each item is an object with these fields.
     item_fields: dict[str, FieldSpec] | None = None
-    #: text and integer: no two entities of the type share a value.
+    #: text, integer, email and phone: no two entities of the type share a value (emails
+    #: compared without regard to case; a sensitive one by its blind index, see ``secrets``).
     unique: bool = False
     #: Encrypted at rest; shown in full only to roles that may operate (admin, support).
     sensitive: bool = False
@@ -120,13 +121,19 @@ def _problems(spec: FieldSpec) -> list[str]:
          "unique applies to text, integer, email and phone fields"),
         (spec.sensitive and (spec.filterable or spec.searchable),
          "a sensitive field cannot be filterable or searchable"),
-        (spec.sensitive and spec.unique, "a sensitive field cannot be unique (it is encrypted)"),
         (spec.sensitive and t not in TEXTUAL, "only text fields can be sensitive"),
         (spec.searchable and t not in TEXTUAL, "only text fields can be searchable"),
         (spec.filterable and t in ("textarea", "list", "location"),
          f"a {t} field cannot be filterable"),
     ]
     return [message for failed, message in checks if failed]
+
+
+def unique_text(spec: FieldSpec, value: Any) -> str:
+    """What a unique field's values are compared by: the value as the database's JSON text
+    gives it back, an email's in lower case (``Ann@x.org`` and ``ann@x.org`` are one address).
+    A sensitive field's blind index is made of this text too."""
+    return str(value).lower() if spec.type == "email" else str(value)
 
 
 def check_name(name: str) -> str:

@@ -16,93 +16,67 @@ The rules a write is held to:
   user disabled since, or a duplicate made by declaring ``unique`` later, does not block an
   edit of another field (its shape is still checked);
 - ``unique`` (text, integer, email, phone) holds within the entity's type; an email compares
-  without regard to case. It does not apply to the fields of list items.
+  without regard to case. It does not apply to the fields of list items. A sensitive unique
+  value is stored sealed with a blind index (``secrets``), and compared by that index under
+  every key of the keyring; values sealed before indexes existed are opened and compared.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from webapp.core.base.errors import InvalidInput
-from webapp.core.base.relations import chunked
 from webapp.core.base.words import label
 from webapp.core.fields.kinds import Bad, article, is_blank, read
+from webapp.core.fields.lookups import Lookups
+from webapp.core.fields.secrets import seals_any
 from webapp.core.fields.spec import FieldSpec
-from webapp.models import Entity, User
 
 #: Sentences one answer names at most (a 64 KB object of junk keys would name thousands).
 ERRORS_MAX = 100
 #: How much of an undeclared key an error repeats.
 KEY_SHOWN = 80
+#: Values one ``Lookups.memo`` remembers at most (a chunk of 1,000 entities of 20 fields).
+MEMO_MAX = 20_000
+#: Values whose reading is remembered: immutable, and so is what their kind makes of them.
+_SCALARS = frozenset({str, int, float, bool})
+#: (data, before, entity id): one entity's data to check (``check_many``).
+Item = tuple[Mapping[Any, Any], Mapping[str, Any] | None, int | None]
+
+#: Fields blocks whose ``compiled`` form is kept (a few per type: one per workflow version).
+COMPILED_MAX = 256
+
+__all__ = ["Lookups", "check", "check_many", "compiled", "default_problems", "summary",
+           "validate"]
 
 
-class Lookups:
-    """What validation asks the database, each value asked once and remembered.
+@dataclass(frozen=True)
+class Compiled:
+    """What a type's fields block says, worked out once per block (the registry parses one
+    per workflow version) instead of once per entity written."""
 
-    One per entity type and write; a bulk operation keeps one per type for a whole chunk, so
-    10,000 tasks assigned to one person ask for that person once, and two of them given the
-    same unique value clash with each other. Without a session (``Lookups(None, type)``) only
-    the shape of values is checked: nothing is looked up.
-    """
-
-    def __init__(self, session: Session | None, entity_type: str) -> None:
-        self.session = session
-        self.entity_type = entity_type
-        self._entities: dict[tuple[str, int], bool] = {}
-        self._users: dict[str, bool] = {}
-        #: (field, value) -> who took it in this write (an entity id, or a new entity's token).
-        self._claims: dict[tuple[str, Any], object] = {}
-
-    def missing_references(self, ref_type: str, ids: set[int]) -> set[int]:
-        """The ids among ``ids`` that name no entity of ``ref_type``."""
-        asked = sorted(i for i in ids if (ref_type, i) not in self._entities)
-        if asked and self.session is not None:
-            for part in chunked(asked):
-                found = set(self.session.scalars(select(Entity.id).where(
-                    Entity.id.in_(part), Entity.type == ref_type)))
-                self._entities.update(((ref_type, i), i in found) for i in part)
-        return {i for i in ids if not self._entities.get((ref_type, i), self.session is None)}
-
-    def unknown_users(self, names: set[str]) -> set[str]:
-        """The names among ``names`` that are not the username of an enabled user."""
-        asked = sorted(n for n in names if n not in self._users)
-        if asked and self.session is not None:
-            for part in chunked(asked):
-                found = set(self.session.scalars(select(User.username).where(
-                    User.username.in_(part), User.is_enabled.is_(True))))
-                self._users.update((n, n in found) for n in part)
-        return {n for n in names if not self._users.get(n, self.session is None)}
-
-    def taken(self, name: str, spec: FieldSpec, value: Any, claimant: object) -> bool:
-        """Whether another entity of the type holds ``value`` in field ``name`` (or took it
-        earlier in this write)."""
-        key = (name, _unique_key(spec, value))
-        if self._claims.get(key, claimant) != claimant:
-            return True
-        if self.session is None:
-            return False
-        stored = Entity.data[name].as_string()
-        column = func.lower(stored) if spec.type == "email" else stored
-        stmt = select(Entity.id).where(Entity.type == self.entity_type, column == key[1])
-        if isinstance(claimant, int):
-            stmt = stmt.where(Entity.id != claimant)
-        return self.session.scalar(stmt.limit(1)) is not None
-
-    def claim(self, name: str, spec: FieldSpec, value: Any, claimant: object) -> None:
-        self._claims.setdefault((name, _unique_key(spec, value)), claimant)
+    specs: Mapping[str, FieldSpec]
+    #: Whether data of these fields may hold values to seal (``secrets.seals_any``).
+    seals: bool
 
 
-def _unique_key(spec: FieldSpec, value: Any) -> str:
-    """The value as the database's JSON text gives it back (as_string), for comparing."""
-    return str(value).lower() if spec.type == "email" else str(value)
+_COMPILED: dict[int, Compiled] = {}
 
 
-@dataclass
+def compiled(specs: Mapping[str, FieldSpec]) -> Compiled:
+    """The block's ``Compiled`` form, cached by the block itself (kept, so its id stays its
+    own; a new workflow version is a new block)."""
+    found = _COMPILED.get(id(specs))
+    if found is None or found.specs is not specs:
+        if len(_COMPILED) >= COMPILED_MAX:
+            _COMPILED.clear()
+        found = _COMPILED[id(specs)] = Compiled(specs, seals_any(specs))
+    return found
+
+
+@dataclass(slots=True)
 class _Ask:
     """A value that passed its kind's check and now needs the database."""
 
@@ -113,7 +87,7 @@ class _Ask:
     value: Any
 
 
-@dataclass
+@dataclass(slots=True)
 class _Walk:
     """One validation: the errors found so far and the database questions still to ask."""
 
@@ -122,6 +96,8 @@ class _Walk:
     creating: bool
     errors: dict[str, str] = field(default_factory=dict)
     asks: list[_Ask] = field(default_factory=list)
+    #: Readings shared with other walks of the same write (``Lookups.memo``).
+    memo: dict[tuple[Any, ...], Any] | None = None
 
     def fail(self, path: str, sentence: str) -> None:
         if len(self.errors) < ERRORS_MAX:
@@ -152,7 +128,7 @@ class _Walk:
         """Store one present value; its path and title are only spelt out when needed
         (a bulk update checks this for every field of 10,000 entities)."""
         try:
-            stored[name] = read(spec, value, self.from_text)
+            stored[name] = self._read(spec, value)
         except Bad as bad:
             self.fail(f"{path}.{name}", f"{spec.title(name)} {bad}")
             return
@@ -163,6 +139,26 @@ class _Walk:
                 del stored[name]  # only a form's empty rows: no value
         elif spec.type in ("reference", "user") or spec.unique:
             self.asks.append(_Ask(top, f"{path}.{name}", spec.title(name), spec, stored[name]))
+
+    def _read(self, spec: FieldSpec, value: Any) -> Any:
+        """``kinds.read``, remembered for scalar values: 10,000 entities given one new value,
+        or holding the same priority, read it once."""
+        if self.memo is None or type(value) not in _SCALARS:
+            return read(spec, value, self.from_text)
+        key = (id(spec), self.from_text, type(value), value)
+        entry = self.memo.get(key)
+        if entry is not None and entry[0] is spec:  # the spec is kept: its id stays its own
+            hit = entry[1]
+        else:
+            try:
+                hit = read(spec, value, self.from_text)
+            except Bad as bad:
+                hit = _Refused(str(bad))
+            if len(self.memo) < MEMO_MAX:
+                self.memo[key] = (spec, hit)
+        if isinstance(hit, _Refused):
+            raise Bad(hit.rest)
+        return hit
 
     def _items(self, spec: FieldSpec, items: list[Any], where: str, title: str, top: str
                ) -> list[Any]:
@@ -178,11 +174,13 @@ class _Walk:
             out.append(self.fields(specs, item, f"{where}[{i}]", title.lower(), None, top))
         return out
 
-    def look_up(self, lookups: Lookups, stored: Mapping[str, Any],
-                before: Mapping[str, Any] | None, claimant: object) -> None:
-        """Ask the database about the values this write sets or changes."""
-        asks = [a for a in self.asks if a.path not in self.errors
+    def to_ask(self, stored: Mapping[str, Any], before: Mapping[str, Any] | None) -> list[_Ask]:
+        """The values this write sets or changes that the database must be asked about."""
+        return [a for a in self.asks if a.path not in self.errors
                 and (before is None or stored.get(a.top) != before.get(a.top))]
+
+    def look_up(self, lookups: Lookups, asks: list[_Ask], claimant: object) -> None:
+        """Ask the database about the values this write sets or changes (``to_ask``)."""
         refs: dict[str, set[int]] = defaultdict(set)
         for a in asks:
             if a.spec.type == "reference":
@@ -208,6 +206,13 @@ class _Walk:
                     lookups.claim(a.top, a.spec, a.value, claimant)
 
 
+@dataclass(frozen=True)
+class _Refused:
+    """A remembered reading that failed: the rest of its sentence."""
+
+    rest: str
+
+
 def check(specs: Mapping[str, FieldSpec], data: Mapping[Any, Any], *, lookups: Lookups,
           creating: bool, before: Mapping[str, Any] | None = None, entity_id: int | None = None,
           from_text: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
@@ -215,10 +220,50 @@ def check(specs: Mapping[str, FieldSpec], data: Mapping[Any, Any], *, lookups: L
 
     ``before`` is the entity's stored data on an update (None on create); ``entity_id`` the
     entity written, which its own unique values do not clash with."""
-    walk = _Walk(lookups.entity_type, from_text, creating)
-    stored = walk.fields(specs, data, "data", label(lookups.entity_type), before)
-    walk.look_up(lookups, stored, before, entity_id if entity_id is not None else object())
-    return stored, walk.errors
+    [result] = check_many(specs, [(data, before, entity_id)], lookups=lookups,
+                          creating=creating, from_text=from_text)
+    return result
+
+
+def check_many(specs: Mapping[str, FieldSpec], items: Sequence[Item], *, lookups: Lookups,
+               creating: bool, from_text: bool = False
+               ) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """``check`` for many entities of one type (a bulk chunk), with the same answers as one
+    ``check`` after another: values are read once each (``Lookups.memo``), the database is
+    asked about all of them at once, and a unique value two of them take goes to the first."""
+    owner = label(lookups.entity_type)
+    results: list[tuple[dict[str, Any], dict[str, str]]] = []
+    # Only the entities with something to ask wait for the answers: the others are done at
+    # once (keeping 1,000 finished walks alive would cost the garbage collector more).
+    waiting: list[tuple[int, _Walk, list[_Ask], int | None]] = []
+    for data, before, entity_id in items:
+        walk = _Walk(lookups.entity_type, from_text, creating, memo=lookups.memo)
+        stored = walk.fields(specs, data, "data", owner, before)
+        asks = walk.to_ask(stored, before) if walk.asks else []
+        if asks:
+            waiting.append((len(results), walk, asks, entity_id))
+        results.append((stored, walk.errors))
+    if len(waiting) > 1:
+        _prefetch(lookups, [a for _, _, asks, _ in waiting for a in asks])
+    for _, walk, asks, entity_id in waiting:
+        walk.look_up(lookups, asks, entity_id if entity_id is not None else object())
+    return results
+
+
+def _prefetch(lookups: Lookups, asks: list[_Ask]) -> None:
+    """One question per referenced type, for users and per unique field, for a whole batch."""
+    refs: dict[str, set[int]] = defaultdict(set)
+    unique: dict[str, tuple[FieldSpec, list[Any]]] = {}
+    for a in asks:
+        if a.spec.type == "reference":
+            refs[a.spec.ref_type or ""].add(a.value)
+        elif a.spec.unique and a.path == f"data.{a.top}":
+            unique.setdefault(a.top, (a.spec, []))[1].append(a.value)
+    for ref_type, ids in refs.items():
+        lookups.missing_references(ref_type, ids)
+    lookups.unknown_users({a.value for a in asks if a.spec.type == "user"})
+    for name, (spec, values) in unique.items():
+        lookups.prefetch_unique(name, spec, values)
 
 
 def validate(specs: Mapping[str, FieldSpec], data: Any, *, lookups: Lookups, creating: bool,

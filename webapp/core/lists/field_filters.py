@@ -111,8 +111,12 @@ def bind(dialect: str, spec: FieldSpec, value: Any) -> Any:
     return Decimal(str(value)) if dialect == "postgresql" else float(value)
 
 
-def condition(dialect: str, f: FieldFilter) -> ColumnElement[bool]:
+def condition(dialect: str, f: FieldFilter, indexed: bool = True) -> ColumnElement[bool]:
+    """The filter as SQL; ``indexed=False`` writes the field so that no index serves it (the
+    same values, through ``coalesce(x, x)``), for a walk in another order."""
     column = columns.expression(dialect, f.name, f.spec)
+    if not indexed:
+        column = func.coalesce(column, column)
     if f.op == "contains":
         return func.lower(column).like(f"%{_escaped(f.value)}%", escape="\\")
     if f.op == "in":

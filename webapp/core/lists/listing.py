@@ -11,26 +11,23 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
-    Integer,
     Select,
     and_,
-    any_,
-    bindparam,
     func,
     select,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from webapp.core.base import paging
 from webapp.core.base.errors import ID_MAX, InvalidInput
 from webapp.core.fields import columns, kinds
 from webapp.core.fields.spec import FieldSpec
 from webapp.core.lists import field_filters, search
+from webapp.core.lists import rows as loaded
 from webapp.core.lists.field_filters import FieldFilter
 from webapp.models import Entity
 
@@ -91,17 +88,6 @@ class Sort:
         return Sort(self.key, not self.descending, self.spec)
 
 
-class Summary(NamedTuple):
-    """What a list's table shows of an entity, with its parent's name."""
-
-    id: int
-    name: str
-    status: str
-    last_activity_at: datetime
-    parent_id: int | None
-    parent_name: str | None
-
-
 @dataclass
 class Page:
     #: Entities, or Summary rows when browsed with ``summaries=True``.
@@ -147,13 +133,14 @@ def _whole_number(raw: Any, name: str, low: int, high: int) -> int | None:
 
 def query(session: Session, vocabulary: search.Vocabulary, f: Filters,
           words: list[str] | None = None, scan_quiet: bool = False,
-          on_field: bool = False) -> Select[tuple[Entity]]:
+          on_field: bool = False, scan_fields: bool = False) -> Select[tuple[Entity]]:
     """The filters as a query; ``scan_quiet`` writes the quiet filter so that no index on
-    last activity serves it (see ``_many_quiet``); with field filters, or ``on_field`` (a sort
+    last activity serves it (see ``_many_quiet``), and ``scan_fields`` the field filters so
+    that no field index does (``_field_walk``); with field filters, or ``on_field`` (a sort
     on a field), the type is said so that the field's index can serve it (fields/columns.py)."""
     stmt = select(Entity)
     if f.type and (f.fields or on_field):
-        stmt = stmt.where(columns.type_literal(_dialect(session), f.type))
+        stmt = stmt.where(columns.type_literal(loaded.dialect(session), f.type))
     elif f.type:
         stmt = stmt.where(_type_is(session, f.type, f.parent_id is not None))
     if f.status:
@@ -165,8 +152,9 @@ def query(session: Session, vocabulary: search.Vocabulary, f: Filters,
                  else Entity.last_activity_at)
         stmt = stmt.where(quiet < f.inactive_since)
     if f.fields and f.type:
-        dialect = _dialect(session)
-        stmt = stmt.where(*(field_filters.condition(dialect, ff) for ff in f.fields))
+        dialect = loaded.dialect(session)
+        stmt = stmt.where(*(field_filters.condition(dialect, ff, indexed=not scan_fields)
+                            for ff in f.fields))
     if f.q and f.q.strip():
         words = words if words is not None else search.corrected(session, vocabulary, f.q)
         if words:  # none left for this query (the index serves them): no "1=1" to join on
@@ -193,16 +181,18 @@ def page(session: Session, vocabulary: search.Vocabulary, f: Filters, limit: int
 
 
 def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: Sort = Sort(),
-           limit: int = 50, cursor: str | None = None, summaries: bool = False) -> Page:
+           limit: int = 50, cursor: str | None = None, summaries: bool = False,
+           with_data: bool = False) -> Page:
     """One keyset page in ``sort`` order, with cursors to the pages after and before it; its
-    rows are entities, or with ``summaries`` the Summary rows a table shows."""
+    rows are entities, or with ``summaries`` the Summary rows a table shows (``with_data``:
+    with their data, for field columns)."""
     words = search.corrected(session, vocabulary, f.q) if f.q and f.q.strip() else []
     position = paging.decode_position(cursor, {*SORTS, sort.key})
     if position and position.key != sort.key:
         raise InvalidInput("That cursor belongs to another sort.", {"cursor": "Start from page one."})
     backwards = position is not None and position.direction == "prev"
     walk = sort.flipped() if backwards else sort
-    load = _load_summaries if summaries else _load
+    load = (lambda s, ids: loaded.load_summaries(s, ids, with_data)) if summaries else loaded.load
     rows = load(session, _ids(session, vocabulary, f, words, walk, position, limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -252,9 +242,10 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
         return search.word_ids(query(session, vocabulary, replace(f, type=None), _short(words)),
                                f.type, expansions, walk.descending, after, limit)
     scan = by_id and ordered and _many_quiet(session, f)
-    stmt = _after(session, query(session, vocabulary, f, words, scan, walk.spec is not None),
-                  walk, position)
-    if by_id and ordered and _few_by_field(session, vocabulary, f):
+    walk_ids = _field_walk(session, vocabulary, f) if by_id and ordered else None
+    stmt = _after(session, query(session, vocabulary, f, words, scan, walk.spec is not None,
+                                 scan_fields=walk_ids is True), walk, position)
+    if walk_ids is False:
         # Few match: find them on the field's index and sort them, rather than walk every id.
         return stmt.with_only_columns(Entity.id).order_by(
             (Entity.id + 0).desc() if walk.descending else (Entity.id + 0).asc()).limit(limit)
@@ -295,17 +286,25 @@ def _many_quiet(session: Session, f: Filters) -> bool:
     return session.scalar(probe.limit(1).offset(COUNT_CAP)) is not None
 
 
-def _few_by_field(session: Session, vocabulary: search.Vocabulary, f: Filters) -> bool:
-    """Whether at most COUNT_CAP entities pass the field filters (SQLite, sorted by id).
+#: Matches of a field filter above which a page sorted by id walks the ids (_field_walk).
+FIELD_WALK_FROM = 10_000
 
-    Sorted by id, SQLite walks the ids newest first and checks each row's field: at once when
-    many match, but through every entity of the type when few do (44 ms among 100,000). One
-    probe on the field's index (at most COUNT_CAP + 1 entries) tells which; when few match,
-    the page sorts them instead (``id + 0``: no id index to walk)."""
-    if not f.fields or _dialect(session) != "sqlite" or any(ff.op == "contains" for ff in f.fields):
-        return False
+
+def _field_walk(session: Session, vocabulary: search.Vocabulary, f: Filters) -> bool | None:
+    """For a page sorted by id with field filters on SQLite: True to walk the ids newest first
+    and check each row's field, False to find the matches on the field's index and sort them;
+    None when there is nothing to choose (PostgreSQL plans with statistics of its own).
+
+    Either is fast on its side of the line and slow on the other: among 500,000 properties,
+    203,618 priced 300k-500k take 92 ms to sort off the index and 0.2 ms to walk to (50 in
+    every 125 rows match); 0 priced over 2.5M take 0.8 ms off the index and a walk through all
+    500,000. One probe on the field's index (at most FIELD_WALK_FROM + 1 entries, ~2 ms) tells
+    which side the filter is on; with more matches than that, a walk reads at most
+    50 x rows / FIELD_WALK_FROM rows."""
+    if not f.fields or loaded.dialect(session) != "sqlite" or any(ff.op == "contains" for ff in f.fields):
+        return None
     probe = query(session, vocabulary, replace(f, q=None)).with_only_columns(Entity.id)
-    return session.scalar(probe.limit(1).offset(COUNT_CAP)) is None
+    return session.scalar(probe.limit(1).offset(FIELD_WALK_FROM)) is not None
 
 
 def _short(words: list[str]) -> list[str]:
@@ -313,60 +312,18 @@ def _short(words: list[str]) -> list[str]:
     return [w for w in words if len(w) < search.MIN_TRIGRAM]
 
 
-def _load(session: Session, ids_in_order: Select[tuple[int]]) -> list[Entity]:
-    """The page's ids first, then their rows: sorting ids (often straight off an index) is far
-    cheaper than sorting whole rows when thousands match, as a common search word does."""
-    ids = list(session.scalars(ids_in_order))
-    if not ids:
-        return []
-    found = {e.id: e for e in session.scalars(_ENTITIES[_dialect(session)], {"ids": ids})}
-    return [found[i] for i in ids if i in found]
-
-
-def _dialect(session: Session) -> str:
-    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
-
-
-#: ``id IN`` the page's ids. On PostgreSQL one array parameter (``= ANY``): an expanding IN
-#: sends one parameter per id and makes a statement text per page length, which costs the
-#: driver and SQLAlchemy more than the query (a page of 50 entities: 4.6 -> 2.1 ms at 1M).
-_IDS_ARE = {"sqlite": Entity.id.in_(bindparam("ids", expanding=True)),
-            "postgresql": Entity.id == any_(bindparam("ids", type_=ARRAY(Integer)))}
-_ENTITIES = {dialect: select(Entity).where(ids) for dialect, ids in _IDS_ARE.items()}
-
-
-_parent = aliased(Entity, name="parent")
-_SUMMARIES = {dialect: select(Entity.id, Entity.name, Entity.status, Entity.last_activity_at,
-                              Entity.parent_id, _parent.name)
-              .outerjoin(_parent, _parent.id == Entity.parent_id).where(ids)
-              for dialect, ids in _IDS_ARE.items()}
-
-
-def _load_summaries(session: Session, ids_in_order: Select[tuple[int]]) -> list[Summary]:
-    """``_load`` for a table: the shown columns and the parent's name in one Core query, built
-    once. ORM entities (every column, the data JSON decoded, the identity map) and a second
-    query for the parents' names cost three times the CPU: 3.1 against 1.0 ms for a page of
-    50 (SQLite, 20,000 entities)."""
-    ids = list(session.scalars(ids_in_order))
-    if not ids:
-        return []
-    found = {row[0]: Summary(*row) for row in session.execute(_SUMMARIES[_dialect(session)],
-                                                              {"ids": ids})}
-    return [found[i] for i in ids if i in found]
-
-
 def _column(session: Session, sort: Sort) -> Any:
     """What ``sort`` orders by: a column, or a declared field's expression."""
     if sort.spec is None:
         return SORTS[sort.key]
-    return columns.expression(_dialect(session), sort.key.removeprefix("data."), sort.spec)
+    return columns.expression(loaded.dialect(session), sort.key.removeprefix("data."), sort.spec)
 
 
 def _order(session: Session, sort: Sort) -> list[Any]:
     if sort.key == "id":
         return [Entity.id.desc() if sort.descending else Entity.id.asc()]
     column = _column(session, sort)
-    if sort.spec is not None and _dialect(session) == "postgresql":
+    if sort.spec is not None and loaded.dialect(session) == "postgresql":
         # A missing value sorts first, as on SQLite (the field index is built NULLS FIRST).
         first = column.desc().nulls_last() if sort.descending else column.asc().nulls_first()
         return [first, Entity.id.desc() if sort.descending else Entity.id.asc()]
@@ -383,7 +340,7 @@ def _after(session: Session, stmt: Select[tuple[Entity]], sort: Sort,
     column = _column(session, sort)
     if sort.spec is not None:
         try:
-            value = field_filters.bind(_dialect(session), sort.spec, position.value)
+            value = field_filters.bind(loaded.dialect(session), sort.spec, position.value)
         except (ValueError, ArithmeticError) as exc:
             raise InvalidInput("That cursor is not valid.", {"cursor": "Use next_cursor as given."}
                                ) from exc

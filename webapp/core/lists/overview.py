@@ -1,8 +1,10 @@
 """What the dashboard shows: counts by status, entities at risk, the last sweep, event health.
 
-Counting a million entities by type and status takes SQLite 100+ ms, so the expensive figures
-are kept in process for ``TTL_SECONDS`` and shown with the time they were computed. Every other
-figure is a capped count or an indexed lookup.
+Counts by type and status are read from ``entity_counts``, which the write path keeps exact in
+the same transaction as every change (core/changes/counts.py): a few dozen rows, however many
+entities, and never stale. The at-risk figures are kept in process for ``TTL_SECONDS`` and
+shown with the time they were computed. Every other figure is a capped count or an indexed
+lookup.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core.workflows.definition import Workflow
 from webapp.models import Entity, OutboxEvent, StatusChange, SweepRun, WebhookDelivery
+from webapp.models.entity_count import EntityCount
 
 TTL_SECONDS = 30
 #: Counts of entities at risk and of undelivered events stop here ("1,000+"): a capped count
@@ -80,14 +83,11 @@ def _database_key(session: Session, name: str) -> tuple[str, str]:
     return name, str(session.get_bind().url)
 
 
-def status_counts(session: Session, now: datetime) -> tuple[list[tuple[str, str, int]], datetime]:
-    """(type, status, count) for every pair that has entities, and when that was counted."""
-    def compute() -> list[tuple[str, str, int]]:
-        stmt = (select(Entity.type, Entity.status, func.count())
-                .group_by(Entity.type, Entity.status).order_by(Entity.type, Entity.status))
-        return [(t, s, n) for t, s, n in session.execute(stmt)]
-
-    return CACHE.get(_database_key(session, "status_counts"), now, compute)
+def status_counts(session: Session) -> list[tuple[str, str, int]]:
+    """(type, status, count) for every pair that has entities, exact as of this transaction."""
+    stmt = (select(EntityCount.type, EntityCount.status, EntityCount.n)
+            .where(EntityCount.n != 0).order_by(EntityCount.type, EntityCount.status))
+    return [(t, s, n) for t, s, n in session.execute(stmt)]
 
 
 def at_risk(session: Session, workflows: dict[str, Workflow], settings: dict[str, Any],

@@ -4,12 +4,17 @@ SQLite uses an FTS5 table with the trigram tokenizer (migration 0002). PostgreSQ
 newest first through entity_words, (word, entity id) for every name word (migration 0006,
 kept by a trigger), with a query word expanded to the vocabulary words containing it; a pg_trgm
 GIN index (0002) serves the other sorts and words too short or too common to expand. A query
-word that is not in the vocabulary of indexed words is first corrected to its closest
-vocabulary word (rapidfuzz), so "Acne Hmes" finds "Acme Homes".
+word that is not in the vocabulary of indexed words is first corrected to a close vocabulary word
+(rapidfuzz), so "Acne Hmes" finds "Acme Homes"; among equally close corrections, one that finds
+something wins ("Medow Lnae": "meadow lane", not the "meadow lake" nobody is named).
+
+Hyphens, apostrophes and full stops inside a word are folded away, in the query and in what the
+indexes hold (migration 0013), so "wifi", "Wi-Fi" and "WiFi" are one word.
 """
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import threading
 import time
@@ -26,6 +31,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal_column,
     select,
     table,
     text,
@@ -41,10 +47,25 @@ from webapp.models import Entity, SearchWord
 WORD = re.compile(r"\w+", re.UNICODE)
 MIN_TRIGRAM = 3
 SCORE_CUTOFF = 70
+#: Characters that join the parts of one word ("Wi-Fi", "O'Brien", "St.Mary"), taken out before
+#: a name or a query is split into words. The indexes fold the same characters (migration 0013
+#: spells them in SQL; tests/integration/test_search_folding.py checks they agree). Other
+#: punctuation separates words, as it always did.
+FOLDED = "-\u2010\u2011'\u2019\u02bc."
+_FOLD = str.maketrans("", "", FOLDED)
+#: How many corrections of each misspelt word are weighed, and how many combinations of them
+#: are tried against the index before the closest one is taken whether it finds anything or not.
+ALTERNATIVES = 3
+TRIES = 6
+
+
+def fold(text_: str) -> str:
+    """The text without the characters that join the parts of a word: "Wi-Fi" -> "WiFi"."""
+    return (text_ or "").translate(_FOLD)
 
 
 def words(text_: str) -> list[str]:
-    return [w.lower() for w in WORD.findall(text_ or "")]
+    return [w.lower() for w in WORD.findall(fold(text_))]
 
 
 def add_words(session: Session, names: Iterable[str]) -> bool:
@@ -101,14 +122,20 @@ class Vocabulary:
 
     def correct(self, word: str) -> str:
         """The word itself when indexed (or a prefix of an indexed word), else the nearest."""
+        return self.corrections(word)[0][0]
+
+    def corrections(self, word: str, limit: int = 1) -> list[tuple[str, float]]:
+        """Up to ``limit`` (word, score) candidates, closest first: the word itself (score 100)
+        when indexed or a prefix of an indexed word, or when nothing is close enough."""
         if len(word) < MIN_TRIGRAM or word in self._set or self._is_prefix(word):
-            return word
+            return [(word, 100.0)]
         # A word without digits shares no character with a number, so no number scores above
         # 0 for it: numbers (house numbers, 99.8 % of the demo data's 75,000 words) are left
         # out of its candidates, 5.6 -> 0.05 ms a word at 1,000,000 entities.
         candidates = self._sorted if any(c.isdigit() for c in word) else self._lettered
-        match = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF)
-        return match[0] if match else word
+        found = process.extract(word, candidates, scorer=fuzz.ratio, score_cutoff=SCORE_CUTOFF,
+                                limit=limit)
+        return [(w, score) for w, score, _ in found] or [(word, 0.0)]
 
     def containing(self, word: str) -> list[str]:
         """The vocabulary words that contain ``word`` (a name contains a query word of 3+
@@ -130,8 +157,32 @@ class Vocabulary:
 
 
 def corrected(session: Session, vocabulary: Vocabulary, query: str) -> list[str]:
+    """The query's words, each misspelt one corrected: to the closest combination of
+    corrections that some name holds, else to the closest (which then finds nothing)."""
     vocabulary.load(session)
-    return [vocabulary.correct(w) for w in words(query)]
+    options = [vocabulary.corrections(w, ALTERNATIVES) for w in words(query)]
+    if all(len(o) == 1 and o[0][1] == 100.0 for o in options):
+        return [o[0][0] for o in options]  # nothing misspelt: no query to ask
+    combos = sorted(itertools.product(*options), key=lambda c: -sum(score for _, score in c))
+    for combo in combos[:TRIES]:
+        if _finds_any(session, vocabulary, [w for w, _ in combo]):
+            return [w for w, _ in combo]
+    return [w for w, _ in combos[0]]
+
+
+def _finds_any(session: Session, vocabulary: Vocabulary, query_words: list[str]) -> bool:
+    """Whether some entity's name holds every word (off the search index, one row at most)."""
+    short = [w for w in query_words if len(w) < MIN_TRIGRAM]
+    base = select(Entity).where(name_filter(session, short)) if short else select(Entity)
+    match = ordered_match(session, query_words)
+    expansions = None if match else word_expansions(session, vocabulary, query_words)
+    if match is not None:
+        stmt = fts_ids(base, match, True, None).limit(1)
+    elif expansions is not None:
+        stmt = word_ids(base, None, expansions, True, None, 1)
+    else:
+        stmt = select(Entity.id).where(name_filter(session, query_words)).limit(1)
+    return session.execute(stmt).first() is not None
 
 
 def name_filter(session: Session, query_words: list[str]) -> ColumnElement[bool]:
@@ -140,8 +191,12 @@ def name_filter(session: Session, query_words: list[str]) -> ColumnElement[bool]
     short = [Entity.name.ilike(f"%{_escape_like(w)}%", escape="\\") for w in query_words
              if len(w) < MIN_TRIGRAM]
     if session.get_bind().dialect.name == "postgresql":
-        clauses = [func.lower(Entity.name).like(f"%{_escape_like(w)}%", escape="\\")
-                   for w in long_words]
+        # The expression of the trigram index (migration 0013): the name, lower case, folded.
+        # Spelt as literals, not bound: the planner matches an index expression only to the
+        # same constants.
+        folded = func.translate(func.lower(Entity.name), literal_column(_sql_text(FOLDED)),
+                                literal_column("''"))
+        clauses = [folded.like(f"%{_escape_like(w)}%", escape="\\") for w in long_words]
         return and_(*clauses, *short) if clauses or short else text("1=1")
     clauses = list(short)
     if long_words:
@@ -180,6 +235,10 @@ def _fts_query(long_words: list[str]) -> str:
 
 def _fts_phrase(text_: str) -> str:
     return '"' + text_.replace('"', '""') + '"'
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _escape_like(word: str) -> str:

@@ -43,6 +43,8 @@ class Transition:
     roles: tuple[str, ...] = ()
     comment_required: bool = False
     rules: tuple[RuleSpec, ...] = ()
+    #: The roles that decide a request to take it (CONTRACT §9); empty: no approval needed.
+    approval_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ def _transition(spec: dict[str, Any]) -> Transition:
         comment_required=bool(spec.get("comment_required", False)),
         rules=tuple(RuleSpec(r["kind"], dict(r.get("params", {})), r.get("message"))
                     for r in spec.get("rules", [])),
+        approval_roles=tuple((spec.get("approval") or {}).get("roles", ())),
     )
 
 
@@ -265,6 +268,8 @@ def _transition_doc(t: Transition) -> dict[str, Any]:
     if t.rules:
         doc["rules"] = [{"kind": r.kind, "params": r.params, **({"message": r.message} if r.message else {})}
                         for r in t.rules]
+    if t.approval_roles:
+        doc["approval"] = {"roles": list(t.approval_roles)}
     return doc
 
 

@@ -137,6 +137,13 @@ class StateDoc(Strict):
     terminal: bool = False
 
 
+class ApprovalDoc(Strict):
+    """Second-person approval (CONTRACT §9): asking records a request that one of these
+    roles decides, never the person who asked."""
+
+    roles: Annotated[list[Role], Field(min_length=1)]
+
+
 class TransitionDoc(Strict):
     name: Name
     from_: Sources = Field(alias="from")
@@ -145,6 +152,8 @@ class TransitionDoc(Strict):
     roles: list[Role] = []
     comment_required: bool = False
     rules: list[Rule] = []
+    #: Taking it needs a second person's approval.
+    approval: ApprovalDoc | None = None
 
 
 class CascadeDoc(Strict):
