@@ -146,6 +146,23 @@ def test_a_bulk_run_needing_approval_asks_once(app, support_client, sm, run):
     assert {_status(run, i) for i in ids} == {"PENDING"}
 
 
+def test_the_bulk_preview_says_run_will_ask_for_approval(app, support_client, sm, run):
+    from tests.factories import make_entity
+    from webapp.core.base.actor import Actor
+
+    with app.app_context():
+        ids = [make_entity(sm, db.session, Actor("seeder", "admin"), "attendance").id
+               for _ in range(2)]
+    token = csrf_token(support_client.get("/bulk/new?type=attendance").text)
+    preview = support_client.post("/bulk/preview", data={
+        "csrf_token": token, "ids": ",".join(map(str, ids)), "action": "transition",
+        "target_state": "ADJUSTED"}).text
+
+    assert "This move needs approval by admin" in preview
+    assert "Ask for approval of 2 entities" in preview and "Run: change" not in preview
+    assert {_status(run, i) for i in ids} == {"PENDING"}
+
+
 def test_the_navigation_offers_approvals_to_those_who_operate(app, login_as):
     assert ">Approvals<" in login_as("admin").get("/").text
     assert ">Approvals<" not in login_as("auditor").get("/").text

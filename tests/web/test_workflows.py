@@ -51,9 +51,9 @@ def audit_rows(app, event_type: str) -> list[AuditEntry]:
 def test_every_role_sees_the_entity_types_grouped_by_pack(packs_loaded, login_as, role):
     page = login_as(role).get("/workflows/").text
 
-    for pack in ("Realestate", "Facilities", "Accounts"):
+    for pack in ("Real estate", "Facilities", "Accounts"):
         assert f"{pack} <span class=\"muted\">pack</span>" in page
-    assert page.index("Realestate") < page.index("Facilities") < page.index("Accounts")
+    assert page.index("Real estate") < page.index("Facilities") < page.index("Accounts")
     row = re.search(r"Work order</a>.*?</tr>", page, re.DOTALL).group(0)
     assert re.findall(r'class="num">(\d+)<', row)[:2] == ["8", "7"]  # states, transitions
     assert ("Import a workflow file" in page) is (role in EDITORS)

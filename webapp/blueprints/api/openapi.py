@@ -79,7 +79,7 @@ SCHEMAS: dict[str, Any] = {
         "old_status": NULLABLE_STR, "new_status": {"type": "string"},
         "action": {"type": "string"}, "reason": NULLABLE_STR, "actor": {"type": "string"},
         "source": {"type": "string", "enum": ["manual", "api", "bulk", "sweep", "cascade", "revert",
-                                               "activity", "import"]},
+                                               "activity", "import", "approval"]},
         "correlation_id": {"type": "string"}, "metadata": {"type": "object"},
         "created_at": {"type": "string"}}},
 }

@@ -76,9 +76,11 @@ def preview():
         result = bulk.run(db.session, _sm(), current_actor(), _dry(req), "")
     except InvalidInput as err:
         return _preview_page(context, errors=_errors(err))
+    approvers = (approval_requests.bulk_roles(_sm(), db.session, list(req.ids), req.target_state)
+                 if req.operation == "transition" else ())
     return _preview_page(context, result=result, req=req, since=watermark,
                          reasons=bulk_plans.reasons(result.failure_details),
-                         limits=_limits(context["workflows"]))
+                         limits=_limits(context["workflows"]), approvers=approvers)
 
 
 def _limits(workflows: list[Any]) -> list[dict[str, Any]]:

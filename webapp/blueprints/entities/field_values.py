@@ -59,7 +59,7 @@ def validator(wf: Workflow, *, creating: bool, before: Mapping[str, Any] | None 
     """The core's check of a form's data: strings read as typed (``from_text``)."""
     def check(data: dict[str, Any]) -> dict[str, Any]:
         return validation.validate(
-            wf.fields, data, lookups=validation.Lookups(db.session, wf.entity_type),
+            wf.fields, data, lookups=validation.Lookups(db.session, wf.entity_type, manager().keyring),
             creating=creating, before=before, entity_id=entity_id, from_text=True)
     return check
 

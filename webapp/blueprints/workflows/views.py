@@ -122,3 +122,6 @@ def impact_seal(raw: bytes, impacts: list[Any]) -> str:
     """A digest of a document and of what its check reported, for "Import anyway"."""
     said = [raw.decode("utf-8-sig"), *(s for report in impacts for s in report.sentences())]
     return hashlib.sha256(json.dumps(said).encode()).hexdigest()
+
+
+bp.add_app_template_global(registry.pack_label, "pack_label")

@@ -10,6 +10,7 @@ defaults before any pack is loaded.
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.core.base.errors import InvalidInput, NotFound
+from webapp.core.base.words import label
 from webapp.core.fields import columns
 from webapp.core.fields.spec import parse_fields
 from webapp.core.settings import store as settings_store
@@ -158,6 +160,15 @@ def _conflicts(session: Session, wf: Workflow) -> list[str]:
     return [f"Setting {s.key!r} is declared differently by {declared[s.key][0]!r}: declare it "
             f"the same way, or give it another name." for s in wf.settings
             if s.key in declared and declared[s.key][1] != s]
+
+
+@functools.cache
+def pack_label(name: str) -> str:
+    """What people read for a pack: a built-in pack's ``label`` ("Real estate"), else its name
+    in words ("Custom")."""
+    if name in PACKS:
+        return str(load_pack(name).get("label") or label(name).capitalize())
+    return label(name).capitalize()
 
 
 def load_pack(name: str) -> dict[str, Any]:

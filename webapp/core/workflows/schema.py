@@ -237,6 +237,8 @@ class WorkflowFile(Strict):
     schema_uri: str | None = Field(None, alias="$schema",
                                    description="This schema's address, for editors.")
     pack: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+    #: What people read for the pack ("Real estate"); the pack's name in words when absent.
+    label: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
     types: Annotated[dict[TypeName, TypeDoc], Field(min_length=1, json_schema_extra=CLOSED_KEYS)]
 
