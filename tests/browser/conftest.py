@@ -44,6 +44,22 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     assert errors == []  # no script errors, no CSP violations
 
 
+@pytest.fixture
+def server(app: Any, sm: Any) -> Iterator[Any]:
+    """The app (with the packs, through the module's ``sm`` fixture) served on a thread, with a
+    user named after each role that operates: "support" and "admin". A module that needs
+    other people defines its own ``server``."""
+    from tests.factories import make_user
+    from tests.live_server import ThreadedServer
+    from webapp.extensions import db
+
+    with app.app_context():
+        for role in ("support", "admin"):
+            make_user(db.session, role=role, username=role)
+    with ThreadedServer(app) as running:
+        yield running
+
+
 def shot(page: Any, name: str) -> None:
     """Save a full-page screenshot into test-artifacts/ for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -9,8 +9,6 @@ import re
 import pytest
 
 from tests.browser.conftest import shot, sign_in
-from tests.factories import make_user
-from tests.live_server import ThreadedServer
 from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     SEEDER,
     create,
@@ -18,20 +16,11 @@ from tests.web.entities_fixtures import (  # noqa: F401 - fixtures
     run,
     sm,
 )
-from webapp.extensions import db
 from webapp.models import Entity
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-@pytest.fixture
-def server(app, sm):
-    with app.app_context():
-        make_user(db.session, role="support", username="support")
-    with ThreadedServer(app) as running:
-        yield running
 
 
 @pytest.fixture
