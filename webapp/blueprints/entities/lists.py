@@ -1,4 +1,5 @@
-"""The entity list: filters, live search, sorting, keyset pages, bulk hand-over, CSV export."""
+"""The entity list: filters (declared fields too), live search, sorting, keyset pages, field
+columns, the bulk hand-over (the CSV export and import are in transfer.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -8,7 +9,7 @@ from typing import Any, NamedTuple
 
 from flask import render_template, request, url_for
 
-from webapp.blueprints.entities import bp, list_fields, saved
+from webapp.blueprints.entities import bp, field_values, list_fields, saved
 from webapp.blueprints.entities.common import bulk_available, manager, workflows
 from webapp.blueprints.entities.list_fields import FieldColumn
 from webapp.core.base.errors import InvalidInput
@@ -74,8 +75,7 @@ def parse_list(args: Mapping[str, str], known: Mapping[str, Workflow]) -> ListVi
     if parent and wf.parent_type:
         view.parent_text = parent
         try:
-            params["parent_id"] = str(list_fields.field_values.names().entity_id(wf.parent_type,
-                                                                                 parent))
+            params["parent_id"] = str(field_values.names().entity_id(wf.parent_type, parent))
         except LookupError as err:
             view.errors["parent"] = str(err)
     try:
@@ -125,7 +125,7 @@ def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
     if not view.parent_text and view.filters.parent_id:
         view.parent_text = list_fields.parent_text(
             str(view.filters.parent_id),
-            list_fields.field_values.names().names({view.filters.parent_id}).get(
+            field_values.names().names({view.filters.parent_id}).get(
                 view.filters.parent_id))
     return {"view": view, "page": found, "rows": list(zip(rows, cells, strict=True)),
             "total": total, "cap": listing.COUNT_CAP, "types": known, "columns": COLUMNS,
