@@ -306,6 +306,8 @@ def _field_walk(session: Session, vocabulary: search.Vocabulary, f: Filters) -> 
     probed = next((ff for ff in f.fields if ff.op != "contains"), None)
     if probed is None or not f.type:
         return None
+    if loaded.dialect(session) == "postgresql" and [ff.op for ff in f.fields] == ["eq"]:
+        return None  # one value: its (expression, id) index is in id order already (3.6 ms)
     probe = query(session, vocabulary, replace(f, q=None)).with_only_columns(Entity.id)
     if loaded.dialect(session) == "postgresql":  # in the index's order: PostgreSQL then walks
         # that index (SQLite does so already, told by likely(); an ORDER BY made it slower)
