@@ -21,7 +21,6 @@ from webapp.core.bulk.operations import BulkRequest
 from webapp.core.changes.manager import StateManager
 from webapp.core.lists import listing, search
 
-FILTER_PARAMS = ("type", "status", "q", "parent_id", "quiet_days")
 ACTIONS = {"transition": "Change the status", "assign": "Assign to someone",
            "update": "Update data fields"}
 
@@ -72,7 +71,7 @@ def parse_selection(args: MultiDict[str, str]) -> Selection:
         # The list's filters, its declared-field ones (data.price__gte) included: dropping
         # one would select more entities than the list showed.
         params = {k: args.get(k, "").strip() for k in args
-                  if (k in FILTER_PARAMS or k.startswith("data.")) and args.get(k, "").strip()}
+                  if (k == "type" or listing.is_filter_param(k)) and args.get(k, "").strip()}
         if args.get("inactive_days") and "quiet_days" not in params:
             params["quiet_days"] = args["inactive_days"].strip()
         return Selection(filter_params=params)

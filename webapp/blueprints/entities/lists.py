@@ -22,8 +22,6 @@ from webapp.permissions import can, requires
 from webapp.web_context import now
 
 PAGE_SIZE = 50
-#: The query parameters that make a filter (what "select all matching" hands to the bulk pages).
-FILTER_PARAMS = ("type", "status", "q", "parent_id", "quiet_days")
 #: Sortable columns: (parameter, heading).
 COLUMNS = (("id", "ID"), ("name", "Name"), ("status", "Status"),
            ("last_activity_at", "Last activity"))
@@ -63,7 +61,7 @@ def parse_list(args: Mapping[str, str], known: Mapping[str, Workflow]) -> ListVi
         raise InvalidInput(f"Unknown entity type {type_!r}.",
                            {"type": f"Choose one of: {', '.join(known)}."})
     wf = known[type_]
-    params = {k: (args.get(k) or "").strip() for k in FILTER_PARAMS} | {"type": type_}
+    params = {k: (args.get(k) or "").strip() for k in listing.FILTER_PARAMS} | {"type": type_}
     params |= list_fields.field_params(args, wf)  # type: ignore[arg-type]
     notice = None
     if params["status"] and params["status"] not in wf.states:

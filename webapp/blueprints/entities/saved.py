@@ -88,7 +88,7 @@ def save_view():
     known = workflows()
     entity_type = request.form.get("type", "")
     query = {k: v for k, v in request.form.items()
-             if (k in saved_views.QUERY_KEYS or k.startswith("data.")) and v.strip()}
+             if (listing.is_filter_param(k) or k == "sort") and v.strip()}
     try:
         with write_transaction(db.session):
             view = saved_views.create(

@@ -33,6 +33,16 @@ from webapp.models import Entity
 
 SORTS = {"id": Entity.id, "name": Entity.name, "status": Entity.status,
          "last_activity_at": Entity.last_activity_at}
+#: The query parameters that make a list's filter, besides ``type`` and the ``data.<field>``
+#: filters: what filters_from_params reads, what the bulk hand-over and saved views keep.
+FILTER_PARAMS = ("status", "q", "parent_id", "quiet_days")
+
+
+def is_filter_param(key: str) -> bool:
+    """A list filter's parameter: one of FILTER_PARAMS or a declared field's ``data.*``."""
+    return key in FILTER_PARAMS or key.startswith("data.")
+
+
 #: How far a list counts its matches before saying "1,000+" instead of a number.
 COUNT_CAP = 1000
 

@@ -26,7 +26,7 @@ NAME_MAX = 100
 #: Views one person may keep (shared ones included).
 VIEWS_MAX = 200
 #: The list parameters a view keeps, besides ``data.*`` filters.
-QUERY_KEYS = ("status", "q", "parent_id", "quiet_days", "sort")
+QUERY_KEYS = (*listing.FILTER_PARAMS, "sort")
 #: Most pinned views the dashboard counts.
 PINNED_MAX = 12
 
@@ -87,7 +87,7 @@ def _query(query: Any, wf: Workflow | None, now: datetime, errors: dict[str, str
         return {}
     kept: dict[str, str] = {}
     for key, value in query.items():
-        if not isinstance(key, str) or not (key in QUERY_KEYS or key.startswith("data.")):
+        if not isinstance(key, str) or not (listing.is_filter_param(key) or key == "sort"):
             errors[f"query.{key}"] = f"Not a list parameter; use {', '.join(QUERY_KEYS)} or data.<field>."
         elif not isinstance(value, str | int | float) or isinstance(value, bool) or len(str(value)) > 500:
             errors[f"query.{key}"] = "Give a text or a number."
