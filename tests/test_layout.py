@@ -18,11 +18,15 @@ ALLOWED = {
     "lists": {"base", "settings", "fields", "workflows"},
     "changes": {"base", "audit", "settings", "fields", "workflows", "lists"},
     "bulk": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
-    "sweeps": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
+    "sweeps": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "bulk"},
     "demo": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
     "approvals": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "bulk"},
     "events": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "sweeps",
                "approvals"},
+    "timing": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "bulk",
+               "approvals"},
+    "reports": {"base", "settings", "fields", "workflows", "lists"},
+    "publishing": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "bulk"},
 }
 
 

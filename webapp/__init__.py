@@ -88,7 +88,7 @@ def register_input_bounds(app: Flask) -> None:
 
 #: Every area of the app, in navigation order; each package exports ``bp``.
 BLUEPRINTS = ("auth", "dashboard", "entities", "workflows", "bulk", "approvals", "sweeps",
-              "events", "settings", "audit", "users", "ops", "api")
+              "reports", "events", "settings", "audit", "users", "ops", "api")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -221,7 +221,9 @@ def init_app(app: Flask) -> None:
     from webapp.cli_counts import counts_cli
     from webapp.cli_data import register as register_data_commands
     from webapp.cli_keys import keys_cli
+    from webapp.cli_timers import timers_cli
 
-    for command in (users_cli, tokens_cli, audit_cli, keys_cli, counts_cli, bootstrap):
+    for command in (users_cli, tokens_cli, audit_cli, keys_cli, counts_cli, timers_cli,
+                    bootstrap):
         app.cli.add_command(command)
     register_data_commands(app)

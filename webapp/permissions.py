@@ -64,6 +64,7 @@ NAVIGATION = (
     ("Approvals", "approvals.index", "operate"),
     ("Workflows", "workflows.index", "view"),
     ("Sweeps", "sweeps.index", "view"),
+    ("Reports", "reports.index", "view"),
     ("Events", "events.index", "view"),
     ("Settings", "settings.index", "view"),
     ("Audit", "audit.index", "audit"),

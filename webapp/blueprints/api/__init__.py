@@ -11,6 +11,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 #: Modules whose routes register on ``bp`` (each may also declare OPENAPI_PATHS).
 ROUTE_MODULES = ("meta", "entities", "imports", "bulk", "config", "audit", "sweeps", "approvals", "views", "search",
+                 "schedules", "reports", "workflow_versions",
                  "openapi")
 
 

@@ -13,6 +13,8 @@ from webapp.core.base.errors import InvalidInput
 from webapp.core.base.words import label
 from webapp.core.fields.spec import FieldSpec, export_fields, parse_fields
 from webapp.core.settings.store import GENERIC, Setting
+from webapp.core.workflows import timing
+from webapp.core.workflows.timing import Sla, Timeout
 
 CATEGORIES = ("active", "inactive", "closed")
 WILDCARD = "*"
@@ -24,6 +26,8 @@ class State:
     label: str
     category: str = "active"
     terminal: bool = False
+    #: Take a transition after some time in the state, or at a date field (CONTRACT §8).
+    timeout: Timeout | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class Workflow:
     settings: tuple[Setting, ...] = ()
     #: The setting capping how many entities of this type one bulk request may change.
     bulk_limit: str | None = None
+    #: The type's SLA clocks (CONTRACT §8).
+    slas: tuple[Sla, ...] = ()
 
     def state(self, name: str) -> State | None:
         """Look a state up by name, case-insensitively (``SOLD`` and ``sold`` are one)."""
@@ -159,6 +165,7 @@ def _parse(entity_type: str, doc: dict[str, Any]) -> Workflow:
         fields=parse_fields(doc.get("fields")),
         settings=_settings(entity_type, doc),
         bulk_limit=_setting_name("bulk_limit", doc.get("bulk_limit")),
+        slas=timing.parse_slas(doc.get("slas")),
     )
 
 
@@ -196,7 +203,7 @@ def _state(name: str, spec: dict[str, Any]) -> State:
     if category not in CATEGORIES:
         raise ValueError(f"state {name!r}: category must be one of {', '.join(CATEGORIES)}")
     return State(name, spec.get("label", label(name).capitalize()), category,
-                 bool(spec.get("terminal", False)))
+                 bool(spec.get("terminal", False)), timing.parse_timeout(spec.get("timeout")))
 
 
 def _transition(spec: dict[str, Any]) -> Transition:
@@ -231,7 +238,8 @@ def to_document(wf: Workflow) -> dict[str, Any]:
     """The inverse of ``parse``: the declarative document for export and storage."""
     doc: dict[str, Any] = {
         "label": wf.label, "initial": wf.initial, "parent_type": wf.parent_type,
-        "states": {s.name: {"label": s.label, "category": s.category, "terminal": s.terminal}
+        "states": {s.name: {"label": s.label, "category": s.category, "terminal": s.terminal,
+                            **({"timeout": timing.export_timeout(s.timeout)} if s.timeout else {})}
                    for s in wf.states.values()},
         "transitions": [_transition_doc(t) for t in wf.transitions],
         "cascades": [{"on_enter": c.on_enter, "path": list(c.path), "from": list(c.from_states),
@@ -249,6 +257,8 @@ def to_document(wf: Workflow) -> dict[str, Any]:
         doc["settings"] = {s.key: s.to_spec() for s in wf.settings}
     if wf.bulk_limit:
         doc["bulk_limit"] = wf.bulk_limit
+    if wf.slas:
+        doc["slas"] = timing.export_slas(wf.slas)
     return doc
 
 
@@ -303,7 +313,7 @@ def _reference_problems(wf: Workflow, rule_kinds: set[str] | None) -> list[str]:
         for r in t.rules:
             if rule_kinds is not None and r.kind not in rule_kinds:
                 problems.append(f"Transition {t.name!r} uses unknown rule kind {r.kind!r}.")
-    return problems + _follow_up_problems(wf)
+    return problems + _follow_up_problems(wf) + timing.problems(wf)
 
 
 def _follow_up_problems(wf: Workflow) -> list[str]:

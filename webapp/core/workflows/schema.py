@@ -24,6 +24,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     create_model,
+    model_validator,
 )
 
 from webapp.core.base.errors import InvalidInput
@@ -130,11 +131,54 @@ Sources = Annotated[list[Source], Field(min_length=1), BeforeValidator(
     _one_or_many, json_schema_input_type=Source | list[Source])]
 
 
+Hours = Annotated[float, Field(gt=0, le=87_600)]
+FieldName = Annotated[str, StringConstraints(pattern=FIELD_NAME.pattern)]
+DataKey = Annotated[str, StringConstraints(pattern=r"^data\.[a-z][a-z0-9_]{0,62}$")]
+GoalValue = str | int | float | bool
+
+
+class TimeoutDoc(Strict):
+    """After ``after_hours`` in the state, or at the time in the date field ``at_field``
+    (exactly one of them), take the transition ``action`` (CONTRACT §8)."""
+
+    after_hours: Hours | None = None
+    at_field: FieldName | None = None
+    action: Name
+
+    @model_validator(mode="after")
+    def _one_clock(self) -> TimeoutDoc:
+        if (self.after_hours is None) == (self.at_field is None):
+            raise ValueError("needs exactly one of after_hours and at_field")
+        return self
+
+
 class StateDoc(Strict):
     label: Text | None = None
     category: Literal[CATEGORIES] = "active"  # type: ignore[valid-type]
     #: Nothing leaves a terminal state (CAPITALS in CONTRACT §5).
     terminal: bool = False
+    timeout: TimeoutDoc | None = None
+
+
+class SlaGoalDoc(Strict):
+    """``hours`` when every ``data.<field>`` has the value given (a list: any of them); no
+    ``when``: always (the last goal). The first matching goal wins."""
+
+    when: Annotated[dict[DataKey, GoalValue | Annotated[list[GoalValue], Field(min_length=1)]],
+                    Field(json_schema_extra=CLOSED_KEYS)] = {}
+    hours: Hours
+
+
+class SlaDoc(Strict):
+    """An SLA clock: runs from entering a ``start`` state while in neither a ``pause`` nor a
+    ``stop`` state (CONTRACT §8)."""
+
+    name: Name
+    label: Text | None = None
+    start: States
+    pause: list[Name] = []
+    stop: States
+    goals: Annotated[list[SlaGoalDoc], Field(min_length=1)]
 
 
 class ApprovalDoc(Strict):
@@ -229,6 +273,8 @@ class TypeDoc(Strict):
     settings: Annotated[dict[SettingKey, SettingDoc], Field(json_schema_extra=CLOSED_KEYS)] = {}
     #: The setting capping how many entities of the type one bulk request may change.
     bulk_limit: SettingKey | None = None
+    #: The type's SLA clocks (CONTRACT §8).
+    slas: list[SlaDoc] = []
 
 
 class WorkflowFile(Strict):

@@ -1,0 +1,1 @@
+"""Reports (CONTRACT §8): time in state, throughput."""

@@ -1,0 +1,1 @@
+"""Scheduled transitions (CONTRACT §8): create, list, cancel."""

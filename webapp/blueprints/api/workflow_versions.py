@@ -1,0 +1,1 @@
+"""Workflow versions, diffs, drafts and publishing (CONTRACT §10)."""
