@@ -13,5 +13,7 @@ from webapp.blueprints.entities import (  # noqa: F401
     pages,
     reverts,
     saved,
+    schedules,
+    sla,
     transfer,
 )

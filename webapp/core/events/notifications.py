@@ -6,6 +6,8 @@ Following the notification settings (CONTRACT.md §5, core/settings.py):
   per entity, so a sweep of thousands does not bury the feed;
 - ``notify_on_cascade``: a change that sets off cascades ("Builder 'Acme Homes' marked
   out_of_business; 12 related entities changed with it").
+- any event whose payload carries a ``notification`` sentence (SLA alerts, failed timers and
+  schedules name their own).
 A notification is unique per outbox event, so a redelivered event adds none. Each one is
 about something the page links to (``subjects``): its entity, its sweep run, the bulk
 operation a change was part of.
@@ -52,6 +54,8 @@ def message_for(session: Session, event_type: str, payload: dict[str, Any],
     """The sentence for the feed, or None when the settings want no notification."""
     if event_type in APPROVAL_EVENTS:  # requests, and their decisions for the requester
         return payload.get("message") or None
+    if payload.get("notification"):  # an event that says its own sentence (SLA, timers)
+        return str(payload["notification"])
     if event_type == SWEEP_COMPLETED and settings.get("notify_on_inactivation"):
         return _swept(payload, workflows)
     if (event_type == STATUS_CHANGED and settings.get("notify_on_cascade")
