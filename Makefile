@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export STATEKEEPER_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench bench-quick clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench sweep --postgres
 	$(BIN)/python -m bench list_page list_load search history finding
 	$(BIN)/python -m bench list_page list_load search history finding --postgres
+
+# Every benchmark with a target at 100,000 entities on SQLite, one line per target (< 10 min).
+bench-quick: $(VENV)/.dev-installed
+	bash scripts/ensure-bench-tools.sh
+	$(BIN)/python -m bench.quick
 
 clean-venv:
 	rm -rf $(VENV)

@@ -62,6 +62,9 @@ class Config:
     BULK_JOB_THRESHOLD = 2000
     #: Entities a background bulk job commits at a time (``bulk.jobs.JOB_CHUNK``).
     BULK_JOB_CHUNK = 1000
+    #: Publishing a workflow that moves more stranded entities than this runs on a thread with
+    #: a progress bar, not in the request (``blueprints/workflows/draft_pages.BACKGROUND_ABOVE``).
+    PUBLISH_IN_BACKGROUND_ABOVE = 2000
     #: Seconds ``/metrics`` reuses its database figures between scrapes.
     METRICS_CACHE_SECONDS = 15.0
     #: The bearer token ``/metrics`` requires; None: ``/metrics`` answers 404 (CONTRACT §2).

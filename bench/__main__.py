@@ -9,7 +9,8 @@ import sys
 
 #: Benchmark modules of this package, in the order ``make bench`` runs them.
 BENCHES = ("bulk", "sweep", "list_page", "list_load", "search", "history", "processes",
-           "keys_rotate", "counts", "peer", "finding", "csv_import")
+           "keys_rotate", "counts", "peer", "finding", "csv_import", "timers", "reports",
+           "publish")
 
 
 def main(argv: list[str]) -> int:

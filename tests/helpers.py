@@ -18,7 +18,7 @@ from webapp.models import Base
 from webapp.permissions import NAVIGATION
 
 #: What each role may reach from the navigation (CONTRACT.md §4).
-EVERYONE = {"Dashboard", "Entities", "Workflows", "Sweeps", "Events", "Settings"}
+EVERYONE = {"Dashboard", "Entities", "Workflows", "Sweeps", "Events", "Settings", "Reports"}
 NAV_BY_ROLE = {
     "admin": EVERYONE | {"Bulk", "Approvals", "Audit", "Users"},
     "support": EVERYONE | {"Bulk", "Approvals"},

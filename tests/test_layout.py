@@ -22,7 +22,7 @@ ALLOWED = {
     "demo": {"base", "audit", "settings", "fields", "workflows", "lists", "changes"},
     "approvals": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "bulk"},
     "events": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "sweeps",
-               "approvals"},
+               "approvals", "timing"},
     "timing": {"base", "audit", "settings", "fields", "workflows", "lists", "changes", "bulk",
                "approvals"},
     "reports": {"base", "settings", "fields", "workflows", "lists"},

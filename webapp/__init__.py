@@ -46,6 +46,19 @@ def _current_state_manager() -> object:
     return current_app.extensions.get("state_manager") if has_app_context() else None
 
 
+def state_label(entity_type: str | None, state: str | None) -> str:
+    """What people read for a state of a type ("Under contract" for ``under_contract``): its
+    label in the workflow in force, else the state's own name."""
+    from flask import current_app
+
+    from webapp.extensions import db
+
+    sm = current_app.extensions.get("state_manager")
+    wf = sm.workflows.all(db.session).get(entity_type or "") if sm is not None else None
+    found = wf.states.get(state or "") if wf is not None else None
+    return found.label if found is not None else str(state or "")
+
+
 def register_template_globals(app: Flask) -> None:
     """``can``, the navigation, the wording filters (``{{ state|label }}``,
     ``{{ n|plural("property") }}``, ``{{ "entry"|pluralize(n) }}``) and the data filters that
@@ -56,7 +69,8 @@ def register_template_globals(app: Flask) -> None:
     from webapp.core.base.capabilities import roles_with
     from webapp.permissions import can, nav_items
 
-    app.jinja_env.globals.update(can=can, nav_items=nav_items, roles_with=roles_with)
+    app.jinja_env.globals.update(can=can, nav_items=nav_items, roles_with=roles_with,
+                                 state_label=state_label)
     # The one wording helper (core/base/words.py) for every label, count, day and moment.
     app.jinja_env.filters.update(label=words.label, plural=words.plural,
                                  pluralize=words.pluralize, number=words.number, ago=words.ago,

@@ -16,6 +16,7 @@ from flask import g
 from webapp.core.changes import entities, history
 from webapp.core.changes.manager import StateManager
 from webapp.core.fields.secrets import Keyring
+from webapp.core.timing import slas as sla_readings
 from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.models import Entity, StatusChange
@@ -42,9 +43,16 @@ class DataView:
         """A history row's metadata, its data diff shown as ``data`` shows data."""
         return self.keyring.view_meta(self.may_see, self.specs(entity_type), meta or {})
 
-    def entity(self, e: Entity) -> dict[str, Any]:
-        """The contract's entity JSON (CONTRACT §6)."""
-        return {**entities.to_dict(e), "data": self.data(e.type, e.data)}
+    def entity(self, e: Entity, slas: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The contract's entity JSON (CONTRACT §6) with its SLA clocks now (§8; ``slas``
+        when read already for a page, see ``slas``)."""
+        return {**entities.to_dict(e), "data": self.data(e.type, e.data),
+                "slas": self.slas([e])[e.id] if slas is None else slas}
+
+    def slas(self, rows: Any) -> dict[int, list[dict[str, Any]]]:
+        """The SLA items of a page of entities, in one query."""
+        return sla_readings.readings(db.session, self.workflows, rows,
+                                     StateManager.get_instance().clock())
 
     def change(self, c: StatusChange, entity_type: str) -> dict[str, Any]:
         """The contract's history item (CONTRACT §6)."""

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import bulk
+from bench import bulk, targets
 
 HERE = Path(__file__).resolve().parent
 PEER_PYTHON = HERE / ".venv" / "bin" / "python"
@@ -119,6 +119,9 @@ def report(name: str, moved: int, r: dict[str, Any]) -> None:
           f"{', '.join(f'{x[0] * 1000:.0f}' for x in r['ours'])} ms")
     print(f"  Statekeeper / peer               : {w['times']:.1f}x wall, {c['times']:.1f}x CPU "
           f"(target >= {TARGET:.0f}x: {met})")
+    targets.record(f"bulk transition vs Django peer, {name}", f"{moved / w['ours_s']:,.0f}/s",
+                   f"peer {moved / w['peer_s']:,.0f}/s", f">= {TARGET:.0f}x the peer",
+                   w["times"] >= TARGET, w["times"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,3 +152,21 @@ def test_both_ways_of_paging_by_id_agree(listed, api, monkeypatch, walk_from):
     rest = api("GET", f"/entities?type=property&data.bedrooms__gte=2&limit=2"
                       f"&cursor={first.json['next_cursor']}")
     assert [i["name"] for i in rest.json["items"]] == ["B", "A"]
+
+
+@pytest.mark.parametrize(("walk_from", "walks"), [(1, True), (10_000, False)])
+def test_paging_by_id_walks_only_when_many_match(server, listed, monkeypatch, walk_from, walks):
+    """The choice between walking the ids and sorting the index's matches: a probe along the
+    field's index on SQLite, the planner's estimate on PostgreSQL (a probe there reads every
+    row it passes); four properties match, so only a line below four walks."""
+    from webapp.core.lists import listing
+    from webapp.core.lists.search import Vocabulary
+
+    monkeypatch.setattr(listing, "FIELD_WALK_FROM", walk_from)
+    with server.app_context():
+        wf = StateManager.get_instance().workflow(db.session, "property")
+        f = listing.filters_from_params({"type": "property", "data.price__gte": "1"},
+                                        datetime.now(UTC), wf.fields, wf.label)
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE entities"))
+        assert listing._field_walk(db.session, Vocabulary(), f) is walks

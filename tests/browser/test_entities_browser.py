@@ -64,7 +64,7 @@ def test_search_as_you_type_finds_a_misspelt_name(page, server, create):
     page.goto(server.url + "/entities/?type=builder")
     mark_page(page)
 
-    page.get_by_label("Search by name").press_sequentially("acne hom", delay=40)
+    page.get_by_label("Search", exact=True).press_sequentially("acne hom", delay=40)
 
     rows = page.locator("#results td.name")
     expect(rows).to_have_text(["Acme Homes"])
@@ -86,7 +86,7 @@ def test_a_transition_updates_the_timeline_without_a_reload(page, server, estate
     expect(first).to_contain_text("suspend")
     expect(first).to_contain_text("Paperwork missing")
     expect(first.locator(".badge.source-manual")).to_have_text("manual")
-    expect(page.locator("#details .entity-head")).to_contain_text("suspended")
+    expect(page.locator("#details .entity-head")).to_contain_text("Suspended")
     assert_not_reloaded(page)
     shot(page, "entity-after-transition.png")
 

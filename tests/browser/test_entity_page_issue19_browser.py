@@ -51,7 +51,7 @@ def _tickets(create, *names: str) -> list[int]:
 
 
 def _search(page, text: str) -> None:
-    page.get_by_label("Search by name").fill(text)
+    page.get_by_label("Search", exact=True).fill(text)
 
 
 def test_a_rate_limited_live_search_says_so_and_when_to_retry(page, server, app, clock, create):

@@ -1,6 +1,7 @@
 """The hostile-input matrix (test_bad_input_matrix.py) on the routes whose path names a row the
 matrix's world does not have: an approval, a bulk operation, a webhook and one of its
-deliveries, an audit entry, a settings change, an API token, a saved view, a workflow rule.
+deliveries, an audit entry, a settings change, an API token, a saved view, a workflow rule,
+a scheduled setting change, a sweep run.
 There they stop at a 404 before their own parsing; here every path argument is a real row, so
 the poisons reach the code behind each lookup (issue 19: no input reaches a 500)."""
 # The fixture imported from the matrix module comes back as a test parameter.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -27,6 +29,7 @@ from tests.security.test_bad_input_matrix import (  # noqa: F401 - fixture
 from webapp.core.base.actor import SYSTEM
 from webapp.core.changes.manager import StateManager
 from webapp.core.events import webhooks
+from webapp.core.sweeps import runs as sweep_runs
 from webapp.extensions import db
 from webapp.models import ApiToken, OutboxEvent, WebhookDelivery
 
@@ -64,12 +67,21 @@ def _rows(app: Flask, world: dict[str, Any]) -> dict[str, Any]:
                 shared=False)
     _api(app, token, "PATCH", "/api/v1/config", sweep_interval_minutes=45)
     setting_change = _api(app, token, "GET", "/api/v1/config/history")["items"][0]["id"]
+    later = (sm.clock() + timedelta(days=1)).isoformat()
+    scheduled = _api(app, token, "PATCH", "/api/v1/config", sweep_interval_minutes=50,
+                     effective_at=later)["id"]
+    with app.app_context():  # a sweep run that made a change (its undo page needs one)
+        sm.create_entity(db.session, SYSTEM, type="sales_rep", name="Matrix Rep",
+                         last_activity_at=sm.clock() - timedelta(days=61))
+        run_id = sweep_runs.run(db.session, sm, sm.clock).run_id
+    schedule = _api(app, token, "POST", f"/api/v1/entities/{builder}/schedules", to="inactive",
+                    at=later, reason="matrix")["id"]
     entry = _api(app, token, "GET", "/api/v1/audit")["items"][0]["id"]
-    return {"approval_id": asked["approval"]["id"], "cid": bulk["audit_correlation_id"],
+    return {"schedule_id": schedule, "approval_id": asked["approval"]["id"], "cid": bulk["audit_correlation_id"],
             "correlation_id": bulk["audit_correlation_id"], "sub_id": sub,
             "delivery_id": delivery, "entry_id": entry, "token_id": token_id,
-            "view_id": view["id"], "index": 0, "ruled": ("builder", ruled.name),
-            "setting_change": setting_change}
+            "view_id": view["id"], "index": 0, "number": 1, "ruled": ("builder", ruled.name),
+            "setting_change": setting_change, "scheduled_id": scheduled, "run_id": run_id}
 
 
 def routes(app: Flask, world: dict[str, Any], rows: dict[str, Any]

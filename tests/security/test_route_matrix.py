@@ -76,10 +76,11 @@ AREAS = {
     "auth": ({PUBLIC}, {PUBLIC, "view"}),  # sign in; sign out
     "ops": ({PUBLIC}, set()),
     "dashboard": ({"view"}, set()),
+    "reports": ({"view"}, set()),  # reading only: the reports change nothing
     "entities": ({"view", "revert", "operate"}, {"operate", "revert"}),  # GET revert: the
     # preview; GET operate: the New page and the user lookup of its form
     "bulk": ({"view", "operate", "revert"}, {"operate", "revert"}),
-    "sweeps": ({"view", "operate"}, {"operate"}),
+    "sweeps": ({"view", "operate", "revert"}, {"operate", "revert"}),  # undo a run: revert
     "workflows": ({"view", "edit_workflows"}, {"edit_workflows"}),  # GET editors
     "settings": ({"view"}, {"configure"}),
     "events": ({"view", "manage_users"}, {"view", "manage_users"}),  # webhooks: admins; own bell

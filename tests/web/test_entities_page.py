@@ -224,7 +224,7 @@ def test_the_timeline_is_newest_first_and_loads_more_below(admin_client, create,
     more = re.search(r'hx-get="(/entities/\d+/timeline\?before=\d+)"', first).group(1)
     rest = admin_client.get(more, headers=HTMX).text
 
-    assert first.index("ONHOLD</span>") < first.index("INPROGRESS</span>")
+    assert first.index(">On hold</span>") < first.index(">In progress</span>")
     assert '<section id="timeline"' not in rest
     assert rest.count('class="change"') == 2 and "created as" in rest
     assert "load-more" not in rest

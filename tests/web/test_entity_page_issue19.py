@@ -109,7 +109,7 @@ def test_an_activity_note_shows_in_the_timeline_between_the_changes_around_it(
     timeline = admin_client.get(f"/entities/{ticket}/timeline", headers=HTMX).text
 
     assert "Activity noted" in timeline and "“Called the vendor”" in timeline
-    opened, noted, created = (timeline.index(t) for t in ("OPEN</span>", "Called the vendor",
+    opened, noted, created = (timeline.index(t) for t in (">Open</span>", "Called the vendor",
                                                            "created as"))
     assert opened < noted < created  # newest first, by time
 

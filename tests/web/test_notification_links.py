@@ -46,8 +46,9 @@ def test_a_sweep_notification_links_to_its_run(app, sm, clock, login_as):
 
     links = feed_links(browser.get("/events/").text)
 
-    assert links == [f"/sweeps/?before={run_id + 1}#run-{run_id}"]
-    assert f'<tr id="run-{run_id}">' in browser.get(links[0]).text
+    assert links == [f"/sweeps/runs/{run_id}"]
+    page = browser.get(links[0])
+    assert page.status_code == 200 and "Ana Silva" in page.text
 
 
 def _bulk_close(app, sm) -> tuple[int, str]:

@@ -42,6 +42,8 @@ class Entity(Base):
         Index("ix_entities_type_activity", "type", "last_activity_at"),
         #: The sweep's and the dashboard's "quiet in these states since" range scans.
         Index("ix_entities_type_status_activity", "type", "status", "last_activity_at"),
+        #: The reports' oldest entity in a state and longest-stuck list (core/reports).
+        Index("ix_entities_type_status_changed", "type", "status", "status_changed_at"),
     )
 
 
@@ -74,3 +76,13 @@ class SearchWord(Base):
     __tablename__ = "search_words"
 
     word: Mapped[str] = mapped_column(String(NAME_MAX), primary_key=True)
+
+
+class SearchableField(Base):
+    """Which declared fields of each type the search indexes hold beside the name (kept by
+    every workflow save, webapp/core/fields/searchable.py; read by the indexes' SQL)."""
+
+    __tablename__ = "searchable_fields"
+
+    type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    field: Mapped[str] = mapped_column(String(63), primary_key=True)

@@ -13,7 +13,7 @@ import threading
 
 from flask import Flask
 
-from webapp.workers import tasks
+from webapp.workers import reports_tasks, settings_tasks, tasks, timing_tasks
 from webapp.workers.runner import PeriodicRunner, Task
 
 _runner: PeriodicRunner | None = None
@@ -29,6 +29,10 @@ def build_runner(app: Flask) -> PeriodicRunner:
         Task("retention", tasks.RETENTION_SECONDS, tasks.retention_tick),
         Task("bulk-jobs", tasks.BULK_RECOVER_SECONDS, tasks.bulk_jobs_tick),
         Task("approvals", tasks.APPROVALS_SECONDS, tasks.approvals_tick),
+        Task("scheduled-settings", settings_tasks.SCHEDULED_SETTINGS_SECONDS,
+             settings_tasks.scheduled_settings_tick),
+        Task("timers", timing_tasks.TIMERS_SECONDS, timing_tasks.timers_tick),
+        Task("reports", reports_tasks.REPORTS_SECONDS, reports_tasks.reports_tick),
     ])
 
 

@@ -17,7 +17,7 @@ from webapp.core.approvals import requests as approval_requests
 from webapp.core.base import paging
 from webapp.core.base.errors import InvalidInput
 from webapp.core.changes import history
-from webapp.core.lists import field_filters, listing
+from webapp.core.lists import field_filters, listing, sla_filters
 from webapp.extensions import db
 from webapp.models import Approval
 from webapp.permissions import requires
@@ -33,11 +33,14 @@ def list_entities():
     filters = listing.Filters(type=type_, status=args.get("status") or None,
                               q=optional_text(args.get("q"), "q", 200),
                               parent_id=optional_int(args.get("parent_id"), "parent_id"),
-                              fields=field_filters.parse(args, specs or {}, label))
+                              fields=field_filters.parse(args, specs or {}, label),
+                              sla=sla_filters.parse(args.get("sla"), manager().clock()))
     sort = listing.Sort.parse(args.get("sort"), specs, label)
     found = listing.browse(db.session, manager().vocabulary, filters, sort,
                            paging.check_limit(args.get("limit")), args.get("cursor"))
-    return jsonify({"items": [data_view().entity(e) for e in found.rows],
+    view = data_view()
+    slas = view.slas(found.rows)
+    return jsonify({"items": [view.entity(e, slas[e.id]) for e in found.rows],
                     "next_cursor": found.next_cursor})
 
 
@@ -171,8 +174,11 @@ def _openapi_paths() -> dict:
                 query("type", {"type": "string"}), query("status", {"type": "string"}),
                 query("q", {"type": "string"}, "typo-tolerant name search"),
                 query("parent_id", {"type": "integer"}),
-                query("sort", {"type": "string"}, "id, name, status, last_activity_at or "
-                      "data.<filterable field>; a leading - sorts descending"),
+                query("sla", {"type": "string", "enum": ["breached", "at_risk"]},
+                      "entities with an SLA clock breached, or at risk (80 % of its goal used)"),
+                query("sort", {"type": "string"}, "id, name, status, last_activity_at, "
+                      "data.<filterable field> or sla_due (with a type that has SLAs: by due "
+                      "time, clocks not running last); a leading - sorts descending"),
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                 query("cursor", {"type": "string"})],
                 "responses": {"200": ok(page), **ERRORS}},

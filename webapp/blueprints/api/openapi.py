@@ -17,6 +17,7 @@ from flask import jsonify
 from webapp.blueprints.api import ROUTE_MODULES as API_MODULES
 from webapp.blueprints.api import bp
 from webapp.core.base.errors import ID_MAX
+from webapp.core.changes.writer import SOURCES
 from webapp.permissions import PUBLIC, requires
 
 #: A row id, wherever one is read (webapp.core.base.errors.storable_id).
@@ -73,13 +74,18 @@ SCHEMAS: dict[str, Any] = {
                    "data": {"type": "object"}, "parent_id": {"type": ["integer", "null"]},
                    "last_activity_at": NULLABLE_STR, "status_changed_at": NULLABLE_STR,
                    "created_at": NULLABLE_STR, "updated_at": NULLABLE_STR,
+                   "slas": {"type": "array", "items": {"type": "object", "properties": {
+                       "name": {"type": "string"}, "goal_hours": {"type": ["number", "null"]},
+                       "elapsed_seconds": {"type": "integer"},
+                       "remaining_seconds": {"type": ["integer", "null"]},
+                       "paused": {"type": "boolean"}, "breached": {"type": "boolean"},
+                       "due_at": NULLABLE_STR}}},
                    "cascaded": {"type": "array", "items": {"type": "integer"}}}},
     "HistoryItem": {"type": "object", "properties": {
         "id": {"type": "integer"}, "entity_id": {"type": "integer"},
         "old_status": NULLABLE_STR, "new_status": {"type": "string"},
         "action": {"type": "string"}, "reason": NULLABLE_STR, "actor": {"type": "string"},
-        "source": {"type": "string", "enum": ["manual", "api", "bulk", "sweep", "cascade", "revert",
-                                               "activity", "import", "approval"]},
+        "source": {"type": "string", "enum": list(SOURCES)},
         "correlation_id": {"type": "string"}, "metadata": {"type": "object"},
         "created_at": {"type": "string"}}},
 }

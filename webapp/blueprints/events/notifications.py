@@ -60,9 +60,8 @@ def _link(subject: notifications.Subject) -> tuple[str, str] | None:
     """(words, URL) of a notification's subject; None for a page this user may not open."""
     if subject.kind == "entity":
         return "the entity", url_for("entities.show", entity_id=subject.key)
-    if subject.kind == "sweep_run":  # the runs list, starting at this run
-        return (f"sweep run #{subject.key}", url_for("sweeps.index", before=int(subject.key) + 1,
-                                                     _anchor=f"run-{subject.key}"))
+    if subject.kind == "sweep_run":  # the run's own page: what it did, and its undo
+        return f"sweep run #{subject.key}", url_for("sweeps.show_run", run_id=int(subject.key))
     if subject.kind == "bulk" and can("operate"):
         return "the bulk operation", url_for("bulk.show", cid=subject.key)
     return None

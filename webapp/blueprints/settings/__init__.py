@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from webapp.blueprints.settings import views  # noqa: F401  (routes register on bp)
+from webapp.blueprints.settings import later, views  # noqa: F401  (routes register on bp)

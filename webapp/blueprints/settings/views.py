@@ -5,51 +5,57 @@ from flask import flash, redirect, render_template, request, url_for
 
 from webapp.blueprints.settings import bp
 from webapp.blueprints.settings.forms import groups, settings_form, submitted_values
-from webapp.core.base.errors import InvalidInput
+from webapp.core.base.errors import InvalidInput, StatekeeperError
 from webapp.core.base.words import label
 from webapp.core.changes.manager import StateManager
-from webapp.core.settings import configuration
+from webapp.core.settings import configuration, scheduling
 from webapp.core.sweeps import sweep
 from webapp.extensions import db
 from webapp.permissions import requires
 from webapp.web_context import current_actor, now
 
 
-def _store():
+def store():
     return StateManager.get_instance().settings
 
 
-def _registry():
+def registry():
     """The settings in force: the generic ones and those the workflows declare."""
-    return _store().registry(db.session)
+    return store().registry(db.session)
 
 
 @bp.get("/")
 @requires("view")
 def index():
-    form = settings_form(_registry(), _store().all(db.session))
-    return render_template("settings/index.html", form=form, groups=groups(_registry()),
-                           history=configuration.history(db.session, limit=50))
+    return index_page(settings_form(registry(), store().all(db.session)))
+
+
+def index_page(form, **extra) -> str:
+    """The settings page: the form, the pending scheduled changes, the recent history."""
+    return render_template("settings/index.html", form=form, groups=groups(registry()),
+                           history=configuration.history(db.session, limit=50),
+                           scheduled=scheduling.listed(db.session),
+                           failed=scheduling.recently_failed(db.session),
+                           effective_at=request.form.get("effective_at", ""), **extra)
 
 
 @bp.post("/validate")
 @requires("configure")
 def validate():
     """Inline validation: the whole form is checked, errors come back in place."""
-    form = settings_form(_registry(), _store().all(db.session), request.form)
-    _check(form)
-    return render_template("settings/_errors.html", form=form, groups=groups(_registry()))
+    form = settings_form(registry(), store().all(db.session), request.form)
+    check_form(form)
+    return render_template("settings/_errors.html", form=form, groups=groups(registry()))
 
 
 @bp.post("/")
 @requires("configure")
 def save():
-    form = settings_form(_registry(), _store().all(db.session), request.form)
-    if not _check(form):
-        return render_template("settings/index.html", form=form, groups=groups(_registry()),
-                               history=configuration.history(db.session, limit=50)), 400
-    changed = configuration.update(db.session, _store(), current_actor(),
-                                   submitted_values(form, _registry()), now())
+    form = settings_form(registry(), store().all(db.session), request.form)
+    if not check_form(form):
+        return index_page(form), 400
+    changed = configuration.update(db.session, store(), current_actor(),
+                                   submitted_values(form, registry()), now())
     flash(_summary(changed) if changed else "Nothing changed.", "success" if changed else "info")
     return redirect(url_for("settings.index"))
 
@@ -58,20 +64,21 @@ def save():
 @requires("configure")
 def revert(change_id: int):
     try:
-        changed = configuration.revert(db.session, _store(), current_actor(), change_id, now())
-    except InvalidInput as err:
-        flash(f"Could not revert: {' '.join(err.fields.values()) or err.message}", "error")
+        changed = configuration.revert(db.session, store(), current_actor(), change_id, now())
+    except StatekeeperError as err:  # unknown id, or a value no longer allowed: say why
+        fields = getattr(err, "fields", None) or {}
+        flash(f"Could not revert: {' '.join(fields.values()) or err.message}", "error")
         return redirect(url_for("settings.index"))
     flash(_summary(changed) if changed else "That value is already in force.", "success")
     return redirect(url_for("settings.index"))
 
 
-def _check(form) -> bool:
+def check_form(form) -> bool:
     """Field checks (types, bounds) and then the cross-field checks of the registry."""
     if not form.validate():
         return False
     try:
-        _store().validate(db.session, submitted_values(form, _registry()))
+        store().validate(db.session, submitted_values(form, registry()))
     except InvalidInput as err:
         for key, message in err.fields.items():
             if hasattr(form, key):
@@ -85,17 +92,16 @@ def _summary(changed: dict) -> str:
     return "Saved. " + "; ".join(parts)
 
 
-
 @bp.post("/preview")
 @requires("configure")
 def preview():
     """What the next sweep would do with the values in the form, beside today's values."""
-    form = settings_form(_registry(), _store().all(db.session), request.form)
-    if not _check(form):
+    form = settings_form(registry(), store().all(db.session), request.form)
+    if not check_form(form):
         return render_template("settings/_impact.html", invalid=True)
     sm = StateManager.get_instance()
-    current = _store().all(db.session)
-    proposed = {k: v for k, v in submitted_values(form, _registry()).items() if current.get(k) != v}
+    current = store().all(db.session)
+    proposed = {k: v for k, v in submitted_values(form, registry()).items() if current.get(k) != v}
     at = now()
     # Today's figures only as a rough comparison (counts, no rule checks); the proposal exactly,
     # with the sweep's own dry-run code, so the preview matches what the sweep will do.

@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
 
-from webapp.blueprints.workflows import editor, views  # noqa: F401  (registers routes)
+from webapp.blueprints.workflows import (  # noqa: F401  (registers routes)
+    draft_pages,
+    editor,
+    version_pages,
+    views,
+)

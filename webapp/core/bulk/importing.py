@@ -45,7 +45,7 @@ from webapp.core.changes import entities
 from webapp.core.changes import writer as changes
 from webapp.core.changes.manager import StateManager, check_version
 from webapp.core.changes.writer import Change, EntityRow
-from webapp.core.fields import validation
+from webapp.core.fields import searchable, validation
 from webapp.core.fields.spec import FieldSpec, unique_text
 from webapp.core.fields.validation import Lookups
 from webapp.core.workflows.definition import Workflow
@@ -175,7 +175,7 @@ class _Import:
                                          self.cid, "import", fields, keyring=self.sm.keyring)
         self.session.expunge(entity)  # flat memory over a long file
         self.events += events
-        self.names.append(entity.name)
+        self.names += [entity.name, *searchable.values(self.wf.fields, entity.data)]
         self.result.created += 1
         self.result.written.append((entity.id, None, entity.status))
         if not self.req.dry_run:  # a dry run's ids are gone with its transaction

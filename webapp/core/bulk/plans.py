@@ -224,7 +224,7 @@ def _undo(session: Session, sm: StateManager, actor: Actor, req: BulkRequest,
           ) -> tuple[list[Change], list[int]]:
     ids = [e.id for e in todo]
     ours = {r.entity_id: r for r in session.scalars(select(StatusChange).where(
-        StatusChange.correlation_id == req.undo_of, StatusChange.source == "bulk",
+        StatusChange.correlation_id == req.undo_of, StatusChange.source.in_(UNDOABLE_SOURCES),
         StatusChange.entity_id.in_(ids)))}
     last = dict(session.execute(select(StatusChange.entity_id, func.max(StatusChange.id)).where(
         StatusChange.entity_id.in_(ids)).group_by(StatusChange.entity_id)).all())
@@ -302,10 +302,18 @@ def no_way_back(failures: dict[int, str]) -> int:
     return sum(NO_WAY_BACK in message for message in failures.values())
 
 
+#: The changes an undo puts back: a bulk operation's own, a sweep run's (inactivations,
+#: source sweep; reactivations, source activity) and a workflow publish's moves of stranded
+#: entities (source migration). Cascades are counted, not undone.
+UNDOABLE_SOURCES = ("bulk", "sweep", "activity", "migration")
+
+
 def undo_targets(session: Session, cid: str) -> list[int]:
-    """The entities a bulk operation changed itself (cascades aside), in the order it did."""
+    """The entities an operation (bulk or sweep) changed itself (cascades aside), in the order
+    it did."""
     return list(session.scalars(select(StatusChange.entity_id).where(
-        StatusChange.correlation_id == cid, StatusChange.source == "bulk").order_by(StatusChange.id)))
+        StatusChange.correlation_id == cid, StatusChange.source.in_(UNDOABLE_SOURCES))
+        .order_by(StatusChange.id)))
 
 
 def cascaded_count(session: Session, cid: str) -> int:

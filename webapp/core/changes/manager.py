@@ -25,6 +25,7 @@ from webapp.core.changes import cascades, entities, history
 from webapp.core.changes import writer as changes
 from webapp.core.changes.planning import Plan, Validator, plan_moves, resolve_state
 from webapp.core.changes.writer import Change
+from webapp.core.fields import searchable
 from webapp.core.fields.secrets import Keyring
 from webapp.core.lists import search
 from webapp.core.settings.store import SettingsStore
@@ -136,7 +137,8 @@ class StateManager:
         with write_transaction(session):
             entity, events = entities.create(session, self.workflows, actor, now, cid, source, fields,
                                              keyring=self.keyring)
-            self.vocabulary.add(session, [entity.name])
+            self.vocabulary.add(session, [entity.name, *searchable.values(
+                self.workflows.get(session, entity.type).fields, entity.data)])
             audit.write(session, [audit.AuditRecord(
                 actor, "entity.create", entity.type, str(entity.id), after=entities.snapshot(entity),
                 correlation_id=cid)], now)
@@ -155,7 +157,8 @@ class StateManager:
             if change is None:
                 return entity  # nothing changed: nothing to record
             ids = changes.write(session, [change], actor, now, cid)
-            self.vocabulary.add(session, [entity.name])
+            self.vocabulary.add(session, [entity.name, *searchable.values(
+                self.workflows.get(session, entity.type).fields, entity.data)])
             audit.write(session, [audit.AuditRecord(
                 actor, "entity.update", entity.type, str(entity.id), before=before,
                 after=entities.snapshot(entity), correlation_id=cid)], now)

@@ -25,6 +25,8 @@ from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, outbox_table
 from webapp.core.base.relations import chunked
 from webapp.core.changes import counts
 from webapp.core.changes.statements import PAYLOAD, SHAPES, Statements, statements_for
+from webapp.core.fields import searchable
+from webapp.core.workflows import sla_keeping
 from webapp.models import Entity, StatusChange
 from webapp.models.base import UTCDateTime
 
@@ -154,6 +156,9 @@ def write(session: Session, changes: Sequence[Change], actor: Actor, now: dateti
              if c.old_status != c.new_status or c.new_data is not None]
     if moved:
         sql.insert_events(moved, sql.bind(_O.c.created_at)(now))
+    sla_keeping.written(session, changes, now)  # SLA clocks follow statuses and goal fields
+    searchable.add_vocabulary(session, [(c.entity.type, c.new_data) for c in changes
+                                        if c.new_data is not None])
     # Last: the count rows are shared by every writer of a type, so they are locked for as
     # short a time as the transaction allows.
     sql.add_counts(counts.of_moves(changes))
@@ -190,7 +195,7 @@ def _update_rows(sql: Statements, group: Sequence[Change], now: datetime,
     for c in group:
         e = c.entity
         changed_at = now_db if c.new_status != e.status else when(e.status_changed_at)
-        extra = (as_json(c.new_data), c.new_name)[:len(shape)]
+        extra = (as_json(c.new_data), c.new_name)[:len(shape)] if shape else ()
         rows.append((c.new_status, changed_at, now_db, *extra, e.id, e.version))
     rows.sort(key=lambda row: row[-2])  # in id order: neighbouring rows share index pages
     return rows

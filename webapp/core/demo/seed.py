@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 from webapp.core.base.words import label
 from webapp.core.changes import counts
 from webapp.core.demo import named, values
+from webapp.core.fields import searchable
 from webapp.core.lists import search
 from webapp.core.settings.store import REGISTRY as SETTINGS
+from webapp.core.workflows import sla_keeping
 from webapp.core.workflows.definition import Transition, Workflow
 from webapp.models import Entity, StatusChange, User
 
@@ -225,6 +227,8 @@ def _insert_type(session: Session, wf: Workflow, n: int, ids_by_type: dict[str, 
     first = (session.scalar(select(func.max(Entity.id))) or 0) + 1
     parent_range = ids_by_type.get(PARENTS.get(wf.entity_type, ""))
     names: set[str] = set()
+    found = searchable.names(wf.fields)  # their words join the vocabulary, every row's
+    vocabulary: set[str] = set()
     for start in range(0, n, CHUNK):
         rows, history = [], []
         for i in range(start, min(n, start + CHUNK)):
@@ -233,12 +237,15 @@ def _insert_type(session: Session, wf: Workflow, n: int, ids_by_type: dict[str, 
             history.extend(hist)
             if len(names) < 50_000:
                 names.add(row["name"])
+            for name in found:
+                vocabulary.update(search.words(str(row["data"].get(name) or "")))
         # Core inserts: one executemany each, without the ORM's per-row bookkeeping.
         session.execute(insert(Entity.__table__), rows)
         session.execute(insert(StatusChange.__table__), history)
         counts.added(session, rows)  # in the same transaction: the dashboard's counts stay exact
+        sla_keeping.added(session, rows, now)  # and the SLA clocks, as if they had run
         session.commit()
-    search.add_words(session, names)
+    search.add_words(session, [*names, *vocabulary])
     session.commit()
     return first
 

@@ -37,12 +37,17 @@ from webapp.core.base.errors import ID_MAX, InvalidInput, NotFound, storable_id
 from webapp.core.base.events import ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, STATUS_CHANGED
 from webapp.core.base.transactions import write_transaction
 from webapp.core.events import sending
+from webapp.core.settings.scheduling import SCHEDULED_SETTING_FAILED
 from webapp.core.sweeps.runs import SWEEP_COMPLETED
+from webapp.core.timing.schedules import SCHEDULE_FAILED
+from webapp.core.timing.timers import TIMER_FAILED
+from webapp.core.workflows.sla_clocks import SLA_AT_RISK, SLA_BREACHED
 from webapp.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 
 #: What a subscription may ask for ("*": everything).
 EVENT_TYPES = (STATUS_CHANGED, ENTITY_CREATED, ENTITY_UPDATED, ENTITY_WARNED, SWEEP_COMPLETED,
-               *APPROVAL_EVENTS)
+               *APPROVAL_EVENTS, SLA_AT_RISK, SLA_BREACHED, TIMER_FAILED, SCHEDULE_FAILED,
+               SCHEDULED_SETTING_FAILED)
 #: What "send test" sends: signed like any event, with id 0 (it is in no outbox).
 TEST_EVENT = "WebhookTest"
 SEND_BATCH = 20

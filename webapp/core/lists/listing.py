@@ -26,7 +26,7 @@ from webapp.core.base import paging
 from webapp.core.base.errors import ID_MAX, InvalidInput
 from webapp.core.fields import columns, kinds
 from webapp.core.fields.spec import FieldSpec
-from webapp.core.lists import field_filters, search
+from webapp.core.lists import field_filters, search, sla_filters
 from webapp.core.lists import rows as loaded
 from webapp.core.lists.field_filters import FieldFilter
 from webapp.models import Entity
@@ -35,7 +35,7 @@ SORTS = {"id": Entity.id, "name": Entity.name, "status": Entity.status,
          "last_activity_at": Entity.last_activity_at}
 #: The query parameters that make a list's filter, besides ``type`` and the ``data.<field>``
 #: filters: what filters_from_params reads, what the bulk hand-over and saved views keep.
-FILTER_PARAMS = ("status", "q", "parent_id", "quiet_days")
+FILTER_PARAMS = ("status", "q", "parent_id", "quiet_days", "sla")
 
 
 def is_filter_param(key: str) -> bool:
@@ -57,6 +57,8 @@ class Filters:
     inactive_since: datetime | None = None
     #: Conditions on the type's declared, filterable fields (``data.price__gte``).
     fields: tuple[FieldFilter, ...] = ()
+    #: Only entities with an SLA clock breached or at risk (``sla=``, lists/sla_filters.py).
+    sla: sla_filters.SlaFilter | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Sort:
             except kinds.Bad as bad:
                 raise InvalidInput("That sort cannot be used.", {"sort": str(bad)}) from None
             return cls(key, raw.startswith("-"), spec)
+        if key == sla_filters.SORT:
+            return cls(key, raw.startswith("-"))
         if key not in SORTS:
             raise InvalidInput("Unknown sort.", {"sort": f"Sort by one of: {', '.join(SORTS)}."})
         return cls(key, raw.startswith("-"))
@@ -126,6 +130,7 @@ def filters_from_params(params: Mapping[str, Any], now: datetime,
         parent_id=_whole_number(params.get("parent_id"), "parent_id", 1, ID_MAX),
         inactive_since=now - timedelta(days=quiet) if quiet else None,
         fields=field_filters.parse(params, specs or {}, type_label),
+        sla=sla_filters.parse(params.get("sla"), now),
     )
 
 
@@ -155,6 +160,8 @@ def query(session: Session, vocabulary: search.Vocabulary, f: Filters,
         stmt = stmt.where(_type_is(session, f.type, f.parent_id is not None))
     if f.status:
         stmt = stmt.where(Entity.status == f.status)
+    if f.sla is not None:
+        stmt = stmt.where(f.sla.condition(session))
     if f.parent_id is not None:
         stmt = stmt.where(Entity.parent_id == f.parent_id)
     if f.inactive_since is not None:
@@ -211,6 +218,7 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
     has_next = (more and not backwards) or (backwards and bool(rows))
     has_prev = position is not None and (not backwards or more)
     cursor_of = _field_cursors(session, sort, rows) if sort.spec is not None else (
+        sla_filters.cursors(session, f.type, rows) if sort.key == sla_filters.SORT else
         lambda row, direction: paging.encode_position(row, direction, sort.key))
     return Page(rows,
                 cursor_of(rows[-1], "next") if rows and has_next else None,
@@ -240,6 +248,9 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
     """The first ``limit`` matching ids after ``position`` in ``walk`` order; ``ordered=False``
     (for counting) lets a plain filter stop at any ``limit`` rows instead of sorting every
     match first (the index walks are in order anyway, and cheapest so)."""
+    if walk.key == sla_filters.SORT:
+        return sla_filters.due_ids(session, query(session, vocabulary, f, words), f.type,
+                                   walk.descending, position, limit)
     by_id = walk.key == "id"
     after = position.id if position is not None else None
     match = search.ordered_match(session, words, f.type) if by_id else None
@@ -319,11 +330,22 @@ def _field_walk(session: Session, vocabulary: search.Vocabulary, f: Filters) -> 
     if loaded.dialect(session) == "postgresql" and [ff.op for ff in f.fields] == ["eq"]:
         return None  # one value: its (expression, id) index is in id order already (3.6 ms)
     probe = query(session, vocabulary, replace(f, q=None)).with_only_columns(Entity.id)
-    if loaded.dialect(session) == "postgresql":  # in the index's order: PostgreSQL then walks
-        # that index (SQLite does so already, told by likely(); an ORDER BY made it slower)
-        probe = probe.order_by(columns.expression("postgresql", probed.name, probed.spec)
-                               .asc().nulls_first())
+    if loaded.dialect(session) == "postgresql":
+        # A probe along an expression index is never index-only on PostgreSQL (it reads each
+        # row to evaluate the expression): 10,001 row reads, 89 / 218 ms p50 / p95 at 200,000
+        # entities. The planner's estimate from the index's statistics (columns.sync
+        # analyses after making one) answers the same question while planning.
+        return planned_rows(session, probe) > FIELD_WALK_FROM
     return session.scalar(probe.limit(1).offset(FIELD_WALK_FROM)) is not None
+
+
+def planned_rows(session: Session, stmt: Select[Any]) -> float:
+    """PostgreSQL: how many rows the planner expects ``stmt`` to return (EXPLAIN, not run)."""
+    compiled = stmt.compile(dialect=session.get_bind().dialect,
+                            compile_kwargs={"render_postcompile": True})
+    plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}",
+                                                compiled.params).scalar()
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _short(words: list[str]) -> list[str]:

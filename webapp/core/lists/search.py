@@ -9,13 +9,15 @@ word that is not in the vocabulary of indexed words is first corrected to a clos
 something wins ("Medow Lnae": "meadow lane", not the "meadow lake" nobody is named).
 
 Hyphens, apostrophes and full stops inside a word are folded away, in the query and in what the
-indexes hold (migration 0013), so "wifi", "Wi-Fi" and "WiFi" are one word.
+indexes hold (migration 0013), so "wifi", "Wi-Fi" and "WiFi" are one word (base/searchwords.py).
+
+The indexes hold each entity's name and the values of its type's ``searchable`` fields
+(migration 0020, fields/searchable.py), so a query finds "Maple Ridge" in an address too.
 """
 from __future__ import annotations
 
 import bisect
 import itertools
-import re
 import threading
 import time
 from collections.abc import Iterable
@@ -38,47 +40,18 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.dialects.postgresql import array
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from webapp.core.base.searchwords import FOLDED, MIN_TRIGRAM, WORD, add_words, fold, words
 from webapp.models import Entity, SearchWord
 
-WORD = re.compile(r"\w+", re.UNICODE)
-MIN_TRIGRAM = 3
+__all__ = ["FOLDED", "MIN_TRIGRAM", "WORD", "add_words", "fold", "words"]
+
 SCORE_CUTOFF = 70
-#: Characters that join the parts of one word ("Wi-Fi", "O'Brien", "St.Mary"), taken out before
-#: a name or a query is split into words. The indexes fold the same characters (migration 0013
-#: spells them in SQL; tests/integration/test_search_folding.py checks they agree). Other
-#: punctuation separates words, as it always did.
-FOLDED = "-\u2010\u2011'\u2019\u02bc."
-_FOLD = str.maketrans("", "", FOLDED)
 #: How many corrections of each misspelt word are weighed, and how many combinations of them
 #: are tried against the index before the closest one is taken whether it finds anything or not.
 ALTERNATIVES = 3
 TRIES = 6
-
-
-def fold(text_: str) -> str:
-    """The text without the characters that join the parts of a word: "Wi-Fi" -> "WiFi"."""
-    return (text_ or "").translate(_FOLD)
-
-
-def words(text_: str) -> list[str]:
-    return [w.lower() for w in WORD.findall(fold(text_))]
-
-
-def add_words(session: Session, names: Iterable[str]) -> bool:
-    """Add the words of these names to the vocabulary table (inside the caller's transaction);
-    False when they have no word to index. ``Vocabulary.add`` also refreshes a cache."""
-    new = sorted({w for n in names for w in words(n) if len(w) >= MIN_TRIGRAM})
-    if not new:
-        return False
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for start in range(0, len(new), 5000):
-        stmt = insert(SearchWord).on_conflict_do_nothing(index_elements=["word"])
-        session.execute(stmt, [{"word": w} for w in new[start:start + 5000]])
-    return True
 
 
 class Vocabulary:

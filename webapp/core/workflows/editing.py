@@ -247,7 +247,7 @@ def dry_check(session: Session, wf: Workflow, transition: str, spec: RuleSpec,
     if move is None:
         raise NotFound(f"{wf.label} has no transition {transition!r}.")
     sources = source_states(wf, move)
-    ids = _first_ids(session, wf.entity_type, sources, cap + 1)
+    ids = first_ids(session, wf.entity_type, sources, cap + 1)
     ctx = RuleContext(session, now, settings, move.name, move.target, fields=wf.fields)
     result = DryCheck(move.name, sources, min(len(ids), cap), 0, len(ids) > cap)
     for chunk in chunked(ids[:cap], _BATCH):
@@ -258,7 +258,7 @@ def dry_check(session: Session, wf: Workflow, transition: str, spec: RuleSpec,
     return result
 
 
-def _first_ids(session: Session, entity_type: str, states: Sequence[str], limit: int) -> list[int]:
+def first_ids(session: Session, entity_type: str, states: Sequence[str], limit: int) -> list[int]:
     # One ordered range scan of (type, status, id) per state, merged: never a sort of
     # every entity in those states.
     per_state = [session.scalars(
@@ -286,7 +286,8 @@ def save(session: Session, reg: registry.WorkflowRegistry, entity_type: str, doc
         if found:
             raise WorkflowInvalid(f"The workflow for {entity_type!r}", found)
         row, before = registry.save(session, entity_type, doc, reg.pack_of(session, entity_type),
-                                    actor.name, now, set(reg.all(session)), expected_version)
+                                    actor.name, now, set(reg.all(session)), expected_version,
+                                    comment=message)
         audit.write(session, [audit.AuditRecord(
             actor, "workflow.update", "workflow", entity_type, before=flatten(before),
             after=flatten(row.definition), message=message)], now)

@@ -19,10 +19,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from webapp.core.base.errors import InvalidInput, NotFound
 from webapp.core.base.words import label
-from webapp.core.fields import columns
+from webapp.core.fields import columns, searchable
 from webapp.core.fields.spec import parse_fields
 from webapp.core.settings import store as settings_store
 from webapp.core.settings.store import Setting
@@ -30,7 +31,8 @@ from webapp.core.workflows import definition as wfmod
 from webapp.core.workflows.definition import Workflow
 from webapp.core.workflows.loops import follow_up_loops
 from webapp.core.workflows.rules import RULE_KINDS, field_problems, validate_params
-from webapp.models import WorkflowDefinition
+from webapp.core.workflows.sla_keeping import recompute as recompute_slas
+from webapp.models import WorkflowDefinition, WorkflowVersion
 
 PACKS = ("realestate", "facilities", "accounts")
 #: Asked on every page that needs the workflows: built once (building it costs more than the query).
@@ -111,15 +113,18 @@ def loops_with_stored(session: Session, wf: Workflow) -> list[str]:
 
 
 def save(session: Session, entity_type: str, document: dict[str, Any], pack: str, actor: str,
-         now: datetime, known_types: set[str], expected_version: int | None = None
+         now: datetime, known_types: set[str], expected_version: int | None = None,
+         comment: str | None = None, correlation_id: str | None = None
          ) -> tuple[WorkflowDefinition, dict[str, Any] | None]:
-    """Validate and store a workflow document; returns the row and the previous document."""
+    """Validate and store a workflow document, kept as its next numbered version (CONTRACT
+    §10) with ``comment``; returns the row and the previous document."""
     wf = wfmod.parse(entity_type, document)
     found = (problems(wf, known_types | {entity_type}) or loops_with_stored(session, wf)
              or _conflicts(session, wf))
     if found:
         raise InvalidInput(f"The workflow for {entity_type!r} has problems.",
                            {"definition": " ".join(found)})
+    recompute_slas(session, wf, now)  # SLA clocks follow new goals (before the row changes)
     row = session.scalar(select(WorkflowDefinition).where(WorkflowDefinition.entity_type == entity_type))
     normalised = wfmod.to_document(wf)
     if row is None:
@@ -127,6 +132,8 @@ def save(session: Session, entity_type: str, document: dict[str, Any], pack: str
                                  updated_at=now, updated_by=actor)
         session.add(row)
         session.flush()
+        _keep_version(session, row, actor, now, comment or f"First version, from the "
+                      f"{pack_label(pack).lower()} pack.", correlation_id)
         sync_field_indexes(session)
         return row, None
     if expected_version is not None and row.version != expected_version:
@@ -136,16 +143,32 @@ def save(session: Session, entity_type: str, document: dict[str, Any], pack: str
                                   expected_version, row.version)
     before = row.definition
     row.definition, row.updated_at, row.updated_by = normalised, now, actor
+    # Every save is the next version, even of the same definition at the same moment (a
+    # rollback to it): an UPDATE then still happens, and with it the version's increment.
+    flag_modified(row, "definition")
     session.flush()
+    _keep_version(session, row, actor, now, comment or "Imported from a workflow file.",
+                  correlation_id)
     sync_field_indexes(session)
     return row, before
+
+
+def _keep_version(session: Session, row: WorkflowDefinition, actor: str, now: datetime,
+                  comment: str, correlation_id: str | None) -> None:
+    """The saved definition as version ``row.version`` (every save goes through here)."""
+    session.add(WorkflowVersion(entity_type=row.entity_type, version=row.version, pack=row.pack,
+                                definition=row.definition, actor=actor, comment=comment[:2000],
+                                created_at=now, correlation_id=correlation_id))
+    session.flush()
 
 
 def sync_field_indexes(session: Session) -> tuple[list[str], list[str]]:
     """One index per filterable field of every stored workflow, no other (fields/columns.py);
     in the saving transaction, so a workflow and the indexes its lists need commit together."""
     rows = session.execute(select(WorkflowDefinition.entity_type, WorkflowDefinition.definition))
-    return columns.sync(session, {t: parse_fields(doc.get("fields")) for t, doc in rows})
+    fields_by_type = {t: parse_fields(doc.get("fields")) for t, doc in rows}
+    searchable.sync(session, fields_by_type)  # and which fields the search indexes hold
+    return columns.sync(session, fields_by_type)
 
 
 def _conflicts(session: Session, wf: Workflow) -> list[str]:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from webapp.core.base.words import label
+
 if TYPE_CHECKING:
     from webapp.core.workflows.definition import Workflow
 
@@ -86,7 +88,7 @@ def parse_slas(docs: list[dict[str, Any]] | None) -> tuple[Sla, ...]:
         goals = tuple(SlaGoal(tuple((k, tuple(v) if isinstance(v, list) else v)
                                     for k, v in (goal.get("when") or {}).items()),
                               float(goal["hours"])) for goal in doc["goals"])
-        out.append(Sla(doc["name"], doc.get("label") or doc["name"].replace("_", " ").capitalize(),
+        out.append(Sla(doc["name"], doc.get("label") or label(doc["name"]).capitalize(),
                        tuple(doc["start"]), tuple(doc.get("pause", ())), tuple(doc["stop"]),
                        goals))
     return tuple(out)
