@@ -61,7 +61,7 @@ def test_support_asks_to_close_a_builder_and_an_admin_approves_it(page, server, 
     shot(page, "approvals-3-approved.png")
 
     page.goto(f"{server.url}/entities/{estate.builder}")
-    expect(page.locator(".current-status")).to_contain_text("out_of_business")
+    expect(page.locator(".current-status")).to_contain_text("Out of business")
     timeline = page.locator("#timeline")
     expect(timeline.locator(".approval-meta").first).to_contain_text(
         "Asked by sam, approved by ada: “Checked with the owner”")

@@ -96,7 +96,7 @@ def test_a_refused_revert_stays_in_its_panel_with_the_reason_focused(page, serve
     done = panel.locator(".flash-success")
     expect(done).to_contain_text("Reverted:")
     expect(done).to_be_focused()
-    expect(page.locator("#actions .current-status")).to_contain_text("under_contract")
+    expect(page.locator("#actions .current-status")).to_contain_text("Under contract")
     assert page.url == url and _status(run, pid) == "under_contract"
 
 
