@@ -39,8 +39,11 @@ bench: $(VENV)/.dev-installed
 	bash scripts/ensure-bench-tools.sh
 	$(BIN)/python -m bench bulk peer counts processes keys_rotate
 	$(BIN)/python -m bench sweep --postgres
-	$(BIN)/python -m bench list_page list_load search history finding
-	$(BIN)/python -m bench list_page list_load search history finding --postgres
+	$(BIN)/python -m bench timers --postgres
+	$(BIN)/python -m bench publish sla_bulk
+	$(BIN)/python -m bench sla_bulk --postgres
+	$(BIN)/python -m bench list_page list_load search history finding reports
+	$(BIN)/python -m bench list_page list_load search history finding reports --postgres
 
 # Every benchmark with a target at 100,000 entities on SQLite, one line per target (< 10 min).
 bench-quick: $(VENV)/.dev-installed

@@ -10,7 +10,7 @@ import sys
 #: Benchmark modules of this package, in the order ``make bench`` runs them.
 BENCHES = ("bulk", "sweep", "list_page", "list_load", "search", "history", "processes",
            "keys_rotate", "counts", "peer", "finding", "csv_import", "timers", "reports",
-           "publish")
+           "publish", "sla_bulk")
 
 
 def main(argv: list[str]) -> int:

@@ -59,7 +59,8 @@ USER_AGENT = "statekeeper-bench"  # the session is tied to it (session_protectio
 TARGET_SHARE, TARGET_P99_MS, TARGET_RSS_MB = 0.33, 50.0, 300.0
 #: A parent id no entity has (the largest id a list accepts): the same page, matching nothing.
 NO_SUCH_PARENT = ID_MAX
-ROW_ID = re.compile(r'<td class="num">(\d+)</td>')
+#: A row's id: its first number cell (field columns of numbers follow it in the app's rows).
+ROW_ID = re.compile(r'<tr>\s*(?:<td class="check">.*?</td>\s*)?<td class="num">(\d+)</td>', re.DOTALL)
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

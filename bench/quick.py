@@ -35,9 +35,9 @@ def steps(size: int, shared: Path) -> list[tuple[str, list[str]]]:
         ("search", [str(size), "--runs", "3", *keep]),
         ("finding", [str(size), "--runs", "10", *keep]),
         ("history", [str(size), "--runs", "20", *keep]),
-        ("list_load", [str(size), "--runs", "1", "--seconds", "4", "--warmup", "1", *keep]),
+        ("list_load", [str(size), "--runs", "1", "--seconds", "5", "--warmup", "3", *keep]),
         ("timers", ["--entities", str(size), "--due", str(size // 2), "--repeat", "1"]),
-        ("reports", ["--entities", str(size), "--runs", "5", "--no-postgres"]),
+        ("reports", [str(size), "--runs", "5", *keep]),
         ("publish", ["--entities", str(size), "--runs", "1", "--no-postgres"]),
     ]
 

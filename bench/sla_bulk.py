@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sla_bulk")
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--postgres", action="store_true")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # options of the other benchmarks
     with tempfile.TemporaryDirectory() as tmp:
         fresh, ids, stop = _target(Path(tmp), args.postgres)
         rnd = random.Random(42)

@@ -128,8 +128,4 @@ def sync(session: Session, fields_by_type: Mapping[str, Mapping[str, FieldSpec]]
         session.execute(text(want[index]))
     for index in dropped:
         session.execute(text(f"DROP INDEX IF EXISTS {index}"))
-    if created and dialect == "postgresql":
-        # Statistics of the new expressions: the lists ask the planner how many entities a
-        # field filter matches (listing.planned_rows), and it knows only after ANALYZE.
-        session.execute(text("ANALYZE entities"))
     return created, dropped
