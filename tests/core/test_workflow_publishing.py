@@ -184,7 +184,7 @@ def test_publishing_is_all_or_nothing_when_the_move_fails_halfway(db, estate, co
     doc = current(session)
     monkeypatch.setattr(publish, "CHUNK", 5)
     calls = []
-    real = sm.apply
+    real = sm.move
 
     def failing(*args, **kw):
         calls.append(1)
@@ -192,7 +192,7 @@ def test_publishing_is_all_or_nothing_when_the_move_fails_halfway(db, estate, co
             raise RuntimeError("disk on fire")
         return real(*args, **kw)
 
-    monkeypatch.setattr(sm, "apply", failing)
+    monkeypatch.setattr(sm, "move", failing)
     with pytest.raises(RuntimeError):
         publish.publish(session, sm, config_editor, "property", without_reserved(doc),
                         {"reserved": "pending"}, "drop reserved")

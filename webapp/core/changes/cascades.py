@@ -46,6 +46,15 @@ def follow_ups(session: Session, workflows: dict[str, Workflow], wave: Sequence[
     return list(planned.values())
 
 
+def may_follow(workflows: dict[str, Workflow], entity_type: str, old: str, new: str) -> bool:
+    """Whether moving an entity of ``entity_type`` from ``old`` to ``new`` can set off a
+    cascade or a derived status (what ``follow_ups`` would look for)."""
+    wf = workflows.get(entity_type)
+    return old != new and (any(rule.on_enter == new for rule in (wf.cascades if wf else ())) or any(
+        d.child_type == entity_type and new in d.trigger_states
+        for w in workflows.values() for d in w.derived))
+
+
 class Waves:
     """The waves of one command, admitted one by one before each is written.
 

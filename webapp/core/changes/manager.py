@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.core.audit import chain as audit
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ConcurrencyConflict
 from webapp.core.base.events import EventBus
+from webapp.core.base.relations import chunked
 from webapp.core.base.transactions import write_transaction
 from webapp.core.base.words import label
 from webapp.core.changes import cascades, entities, history
@@ -29,10 +31,11 @@ from webapp.core.fields import searchable
 from webapp.core.fields.secrets import Keyring
 from webapp.core.lists import search
 from webapp.core.settings.store import SettingsStore
+from webapp.core.workflows import sla_keeping
 from webapp.core.workflows.definition import Workflow
 from webapp.core.workflows.registry import WorkflowRegistry
 from webapp.core.workflows.rules import RuleContext
-from webapp.models import Entity, utcnow
+from webapp.models import Entity, StatusChange, utcnow
 
 
 @dataclass
@@ -244,6 +247,33 @@ class StateManager:
                                   for c in planned], now)
         payloads = _payloads(written, ids, actor, cid) if events else []
         return Outcome(first, cascaded, cid, payloads)  # type: ignore[arg-type]
+
+
+    def move(self, session: Session, ids: Sequence[int], entity_type: str, old: str, new: str,
+             actor: Actor, now: datetime, cid: str, *, action: str, source: str,
+             reason: str | None, event_type: str) -> tuple[list[int], int]:
+        """Move the entities among ``ids`` still in ``old`` to ``new``, unchecked (a migration):
+        the ids moved and how many were cascaded. Set-based when nothing can follow the move
+        (no cascade, derived status or SLA clock); otherwise row by row through ``apply``."""
+        if not (cascades.may_follow(self.workflows.all(session), entity_type, old, new)
+                or sla_keeping.moves_a_clock(session, entity_type, old, new)):
+            history_ids = changes.move(session, ids, entity_type, old, new, action, source,
+                                       reason, actor, now, cid)
+            if len(history_ids) == len(ids):
+                return sorted(ids), 0
+            return _moved_by(session, history_ids), 0
+        rows = changes.lock_rows(session, ids)
+        planned = [Change(r, new, action, source, reason) for r in rows.values()
+                   if r.type == entity_type and r.status == old]
+        outcome = self.apply(session, planned, actor, now, cid, event_type, audit_each=False,
+                             events=False)
+        return [c.entity.id for c in planned], len(outcome.cascaded)
+
+
+def _moved_by(session: Session, history_ids: Sequence[int]) -> list[int]:
+    """The entities of these history rows, ascending."""
+    return sorted(i for chunk in chunked(history_ids) for i in session.scalars(
+        select(StatusChange.entity_id).where(StatusChange.id.in_(chunk))))
 
 
 def check_version(entity: Entity, version: Any) -> None:

@@ -78,6 +78,14 @@ class Statements:
         """Pending outbox rows (OUTBOX_COLUMNS, payload already as the driver takes it)."""
         raise NotImplementedError
 
+    def move_rows(self, ids: Sequence[int], entity_type: str, old: str, new: str,
+                  history: Sequence[Any], now: Any) -> list[int]:
+        """Move the entities among ``ids`` of ``entity_type`` still in ``old`` to ``new`` without
+        reading them into Python: their history rows (``history``: action, reason, actor,
+        source, correlation id; the seconds in ``old`` taken from each row) and the rows
+        themselves (status, version, times). The new history ids."""
+        raise NotImplementedError
+
     def add_counts(self, deltas: Mapping[tuple[str, str], int]) -> None:
         """Add each (type, status) delta to the entity counts, in one statement.
 
@@ -115,6 +123,21 @@ class SqliteStatements(Statements):
     def insert_outbox(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self.conn.exec_driver_sql(_insert_sql(_O.name, OUTBOX_COLUMNS, "?"), list(rows))
 
+    def move_rows(self, ids: Sequence[int], entity_type: str, old: str, new: str,
+                  history: Sequence[Any], now: Any) -> list[int]:
+        # This transaction holds the database's write lock: the rows read by the INSERT are
+        # the rows the UPDATE then moves.
+        marks = ", ".join(["?"] * len(ids))
+        where = (*ids, entity_type, old)
+        inserted = self.conn.exec_driver_sql(_SQLITE_MOVE_HISTORY.format(marks=marks),
+                                             (new, *history, now, now, now, *where)).rowcount
+        last = self.conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+        moved = self.conn.exec_driver_sql(_SQLITE_MOVE.format(marks=marks),
+                                          (new, now, now, *where)).rowcount
+        if moved != inserted:  # cannot happen under the write lock; never write half a move
+            raise RuntimeError(f"moved {moved} entities but wrote {inserted} history rows")
+        return list(range(last - inserted + 1, last + 1))
+
     def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
         self.conn.exec_driver_sql(_COUNTS_SQLITE, rows)
 
@@ -144,6 +167,11 @@ class PostgresStatements(Statements):
         marks = ", ".join("%s::jsonb" if c == "payload" else "%s" for c in OUTBOX_COLUMNS)
         self.conn.exec_driver_sql(
             f"INSERT INTO {_O.name} ({', '.join(OUTBOX_COLUMNS)}) VALUES ({marks})", list(rows))
+
+    def move_rows(self, ids: Sequence[int], entity_type: str, old: str, new: str,
+                  history: Sequence[Any], now: Any) -> list[int]:
+        return sorted(self.conn.exec_driver_sql(_PG_MOVE, (
+            list(ids), entity_type, old, new, now, now, old, new, *history, now, now)).scalars())
 
     def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
         self.conn.exec_driver_sql(_COUNTS_PG, _columns(rows))
@@ -190,6 +218,34 @@ _COUNTS_SQLITE = f"{_insert_sql(_C.name, ('type', 'status', 'n'), '?')} {_COUNTS
 _COUNTS_PG = (f"INSERT INTO {_C.name} (type, status, n) SELECT v.type, v.status, v.n "
               f"FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[]) AS v(type, status, n) "
               f"ORDER BY v.type, v.status {_COUNTS_UPSERT}")
+# A set-based move (``move_rows``). The history rows' columns after the entity's id and old
+# status: new status, action, reason, actor, source, correlation id, metadata (none), seconds
+# in the old state, created at.
+_MOVE_HISTORY_COLUMNS = ", ".join(HISTORY_COLUMNS)
+# SQLite keeps times as 'YYYY-MM-DD HH:MM:SS.ffffff' text: whole seconds by strftime, then
+# the microseconds, so the seconds in the old state are exact (julianday's are not).
+_SQLITE_MOVE_HISTORY = (
+    f"INSERT INTO {_H.name} ({_MOVE_HISTORY_COLUMNS}) "
+    f"SELECT id, status, ?, ?, ?, ?, ?, ?, '{{{{}}}}', "
+    f"(strftime('%s', ?) - strftime('%s', status_changed_at)) + "
+    f"(CAST(substr(?, 21, 6) AS INTEGER) - CAST(substr(status_changed_at, 21, 6) AS INTEGER)) "
+    f"/ 1000000.0, ? "
+    f"FROM {_T.name} WHERE id IN ({{marks}}) AND type = ? AND status = ? ORDER BY id")
+_SQLITE_MOVE = (f"UPDATE {_T.name} SET status = ?, version = version + 1, status_changed_at = ?, "
+                f"updated_at = ? WHERE id IN ({{marks}}) AND type = ? AND status = ?")
+# PostgreSQL: the rows locked in id order (as lock_rows does), moved, and their history written
+# from what the UPDATE returns, in one statement; a row another transaction moved meanwhile is
+# re-checked after its lock and left out.
+_PG_MOVE = (
+    f"WITH due AS (SELECT id, status_changed_at FROM {_T.name} "
+    f"WHERE id = ANY(%s) AND type = %s AND status = %s ORDER BY id FOR UPDATE), "
+    f"moved AS (UPDATE {_T.name} AS e SET status = %s, version = e.version + 1, "
+    f"status_changed_at = %s, updated_at = %s FROM due WHERE e.id = due.id "
+    f"RETURNING e.id, due.status_changed_at AS was) "
+    f"INSERT INTO {_H.name} ({_MOVE_HISTORY_COLUMNS}) "
+    f"SELECT m.id, %s, %s, %s, %s, %s, %s, %s, '{{}}'::jsonb, "
+    f"EXTRACT(EPOCH FROM (%s::timestamp - m.was))::float8, %s FROM moved m ORDER BY m.id "
+    f"RETURNING id")
 #: A version-4 UUID made by SQLite (PostgreSQL has gen_random_uuid()).
 _SQLITE_UUID = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
                 "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "

@@ -165,6 +165,28 @@ def write(session: Session, changes: Sequence[Change], actor: Actor, now: dateti
     return history_ids
 
 
+def move(session: Session, ids: Sequence[int], entity_type: str, old: str, new: str,
+         action: str, source: str, reason: str | None, actor: Actor, now: datetime,
+         correlation_id: str) -> list[int]:
+    """Move the entities among ``ids`` still in ``old`` to ``new`` set-based, without reading
+    them: history, entities, outbox and counts as ``write`` keeps them; the new history ids
+    (one per entity moved).
+
+    Only for moves nothing else follows: no checks, no cascades or derived statuses, no SLA
+    clock, no data (``StateManager.move`` decides; the rest go through ``write``)."""
+    sql = statements_for(session.connection())
+    now_db = sql.bind(_H.c.created_at)(now)
+    history = (action, reason, actor.name, source, correlation_id)
+    history_ids: list[int] = []
+    for chunk in chunked(sorted(ids)):
+        history_ids += sql.move_rows(chunk, entity_type, old, new, history, now_db)
+    if history_ids:
+        sql.insert_events(history_ids, sql.bind(_O.c.created_at)(now))
+        sql.add_counts({(entity_type, old): -len(history_ids),
+                        (entity_type, new): len(history_ids)})
+    return history_ids
+
+
 _T = Entity.__table__
 _H = StatusChange.__table__
 _O = outbox_table()

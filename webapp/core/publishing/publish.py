@@ -27,9 +27,7 @@ from webapp.core.base.transactions import write_transaction
 from webapp.core.base.words import plural
 from webapp.core.bulk.records import record, write_audit
 from webapp.core.bulk.request import BulkRequest, BulkResult
-from webapp.core.changes import writer
 from webapp.core.changes.manager import StateManager
-from webapp.core.changes.writer import Change
 from webapp.core.publishing import drafts, impact, versions
 from webapp.core.workflows import definition as wfmod
 from webapp.core.workflows import editing, registry
@@ -170,19 +168,17 @@ def migrate(session: Session, sm: StateManager, actor: Actor, entity_type: str,
     total = sum(map(len, ids.values()))
     result = BulkResult("migration", False, audit_correlation_id=cid, total_items=total)
     for old, part in ((old, part) for old, all_ids in ids.items() for part in chunked(all_ids, CHUNK)):
-        rows = writer.lock_rows(session, part)
-        changes = [Change(r, moving[old], "migrate", "migration", reason)
-                   for r in rows.values() if r.status == old]
-        if len(changes) != len(part):
-            raise ConcurrencyConflict("Entities changed while the workflow was published; "
-                                      "nothing was published. Try again.", None, 0)
         # Like the sweep: no in-process payloads for a mass move (the outbox carries every
         # change to the subscribers all the same).
-        outcome = sm.apply(session, changes, actor, now, cid, "workflow.migrate",
-                           audit_each=False, events=False)
-        result.successful_ids += [c.entity.id for c in changes]
-        result.written += [(c.entity.id, old, c.new_status) for c in changes]
-        result.cascaded += len(outcome.cascaded)
+        moved, cascaded = sm.move(session, part, entity_type, old, moving[old], actor, now, cid,
+                                  action="migrate", source="migration", reason=reason,
+                                  event_type="workflow.migrate")
+        if len(moved) != len(part):
+            raise ConcurrencyConflict("Entities changed while the workflow was published; "
+                                      "nothing was published. Try again.", None, 0)
+        result.successful_ids += moved
+        result.written += [(i, old, moving[old]) for i in moved]
+        result.cascaded += cascaded
         if progress:
             progress(len(result.successful_ids), total)
     if total:

@@ -102,6 +102,12 @@ def written(session: Session, changes: Sequence[_Change], now: datetime) -> None
         _settle(session, types, todo, now)
 
 
+def moves_a_clock(session: Session, entity_type: str, old: str, new: str) -> bool:
+    """Whether moving an entity of ``entity_type`` from ``old`` to ``new`` changes a clock."""
+    ts = definitions(session).get(entity_type)
+    return ts is not None and _moves_a_clock(ts, old, new)
+
+
 def _moves_a_clock(ts: TypeSlas, old: str | None, new: str) -> bool:
     """Whether a move from ``old`` to ``new`` can start, pause, resume or stop a clock: not
     between two states of the same kind (OPEN -> INPROGRESS: running either way)."""
