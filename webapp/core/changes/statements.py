@@ -40,11 +40,18 @@ PAYLOAD = (("change_id", "h.id"), ("entity_id", "h.entity_id"), ("type", "e.type
 _EVENT_SQL = (f"CASE WHEN h.old_status = h.new_status THEN '{ENTITY_UPDATED}' "
               f"ELSE '{STATUS_CHANGED}' END")
 
-# An entity row to update: (status, status_changed_at, updated_at[, data[, name]], id, version).
+# An entity row to update: (updated_at[, status, status_changed_at][, data][, name], id,
+# version), as its shape says.
 UpdateRow = tuple[Any, ...]
-#: What an update rewrites besides status, version and times: nothing, the data, or the data
-#: and the name. A name is only SET when it changes: SQLite's search index triggers on it.
-SHAPES = ((), ("data",), ("data", "name"))
+#: What an update SETs besides version and updated_at, in this order: the status (with
+#: status_changed_at), the data, the name. A column is only SET when its value changes:
+#: SQLite rewrites every index on a column an UPDATE sets, changed or not (a data update
+#: that also set the unchanged status cost 2.4x: bench/bulk.py), and its search index
+#: triggers on the name.
+SHAPES = (("status",), ("status", "data"), ("status", "data", "name"), ("data",),
+          ("data", "name"), ())
+#: The columns each part of a shape sets.
+SHAPE_COLUMNS = {"status": ("status", "status_changed_at"), "data": ("data",), "name": ("name",)}
 
 
 class Statements:
@@ -101,10 +108,7 @@ class Statements:
 
 class SqliteStatements(Statements):
     def update_entities(self, rows: Sequence[UpdateRow], shape: tuple[str, ...]) -> int:
-        extra = "".join(f", {column}=?" for column in shape)
-        sql = (f"UPDATE {_T.name} SET status=?, version=version+1, status_changed_at=?, "
-               f"updated_at=?{extra} WHERE id=? AND version=?")
-        return self.conn.exec_driver_sql(sql, list(rows)).rowcount
+        return self.conn.exec_driver_sql(_SQLITE_UPDATE[shape], list(rows)).rowcount
 
     def insert_history(self, rows: Sequence[tuple[Any, ...]]) -> list[int]:
         self.conn.exec_driver_sql(_insert_sql(_H.name, HISTORY_COLUMNS, "?"), list(rows))
@@ -191,18 +195,31 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
     return tuple(list(column) for column in zip(*rows, strict=True))
 
 
+def _set_columns(shape: tuple[str, ...]) -> list[str]:
+    return [column for part in shape for column in SHAPE_COLUMNS[part]]
+
+
+def _sqlite_update(shape: tuple[str, ...]) -> str:
+    sets = "".join(f", {column} = ?" for column in _set_columns(shape))
+    return (f"UPDATE {_T.name} SET version = version + 1, updated_at = ?{sets} "
+            f"WHERE id = ? AND version = ?")
+
+
+_PG_CASTS = {"status": ("v.status", "varchar"), "status_changed_at": ("v.status_changed_at", "timestamp"),
+             "data": ("v.data::jsonb", "text"), "name": ("v.name", "varchar")}
+
+
 def _pg_update(shape: tuple[str, ...]) -> str:
-    casts = {"data": ("v.data::jsonb", "%s::text[]"), "name": ("v.name", "%s::varchar[]")}
-    sets = "".join(f", {c} = {casts[c][0]}" for c in shape)
-    arrays = "".join(f", {casts[c][1]}" for c in shape)
-    names = "".join(f", {c}" for c in shape)
-    return (f"UPDATE {_T.name} AS e SET status = v.status, version = e.version + 1, "
-            f"status_changed_at = v.changed_at, updated_at = v.now{sets} "
-            f"FROM unnest(%s::varchar[], %s::timestamp[], %s::timestamp[]{arrays}, %s::integer[], "
-            f"%s::integer[]) AS v(status, changed_at, now{names}, id, version) "
-            f"WHERE e.id = v.id AND e.version = v.version")
+    columns = _set_columns(shape)
+    sets = "".join(f", {c} = {_PG_CASTS[c][0]}" for c in columns)
+    arrays = "".join(f", %s::{_PG_CASTS[c][1]}[]" for c in columns)
+    names = "".join(f", {c}" for c in columns)
+    return (f"UPDATE {_T.name} AS e SET version = e.version + 1, updated_at = v.now{sets} "
+            f"FROM unnest(%s::timestamp[]{arrays}, %s::integer[], %s::integer[]) "
+            f"AS v(now{names}, id, version) WHERE e.id = v.id AND e.version = v.version")
 
 
+_SQLITE_UPDATE = {shape: _sqlite_update(shape) for shape in SHAPES}
 _PG_UPDATE = {shape: _pg_update(shape) for shape in SHAPES}
 _PG_HISTORY = (
     f"INSERT INTO {_H.name} (id, {', '.join(HISTORY_COLUMNS)}) "

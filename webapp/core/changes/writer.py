@@ -204,21 +204,31 @@ def _update_entities(session: Session, sql: Statements, changes: Sequence[Change
 
 
 def _shape(c: Change) -> tuple[str, ...]:
+    """What the change SETs (statements.SHAPES): only the columns whose values change."""
+    moved = ("status",) if c.new_status != c.entity.status else ()
     if c.new_data is None:
-        return ()
-    return ("data", "name") if c.new_name is not None and c.new_name != c.entity.name else ("data",)
+        return moved
+    renamed = c.new_name is not None and c.new_name != c.entity.name
+    return (*moved, "data", "name") if renamed else (*moved, "data")
 
 
 def _update_rows(sql: Statements, group: Sequence[Change], now: datetime,
                  shape: tuple[str, ...]) -> list[tuple]:
-    when, as_json = sql.bind(_T.c.updated_at), sql.json(_T.c.data)
-    now_db = when(now)
+    """The rows ``update_entities`` takes: updated_at, the shape's values, id, version."""
+    as_json = sql.json(_T.c.data)
+    now_db = sql.bind(_T.c.updated_at)(now)
+    moved, with_data, renamed = "status" in shape, "data" in shape, "name" in shape
     rows = []
     for c in group:
         e = c.entity
-        changed_at = now_db if c.new_status != e.status else when(e.status_changed_at)
-        extra = (as_json(c.new_data), c.new_name)[:len(shape)] if shape else ()
-        rows.append((c.new_status, changed_at, now_db, *extra, e.id, e.version))
+        row = [now_db]
+        if moved:
+            row += (c.new_status, now_db)
+        if with_data:
+            row.append(as_json(c.new_data))
+        if renamed:
+            row.append(c.new_name)
+        rows.append((*row, e.id, e.version))
     rows.sort(key=lambda row: row[-2])  # in id order: neighbouring rows share index pages
     return rows
 
