@@ -23,16 +23,14 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
 
-from bench import targets
+from bench import seeding, targets
 
 ENTITIES, DUE, WARNED = 1_000_000, 100_000, 50_000
 #: Share of the entities per type (as the demo data), with (grace, warning) days.
@@ -41,23 +39,6 @@ TYPES = {"builder": (0.02, 90, 60), "community": (0.08, 180, 120), "property": (
 WATCHED = {"builder": "active", "community": "active", "property": "available",
            "sales_rep": "active"}
 CHUNK = 50_000
-
-
-def _schema(engine) -> None:
-    """The production schema: the models' tables plus the search index of migration 0002."""
-    import importlib.util
-
-    from webapp.models import Base
-
-    Base.metadata.create_all(engine)
-    path = Path(__file__).resolve().parents[1] / "migrations/versions/0002_search_index.py"
-    spec = importlib.util.spec_from_file_location("search_migration", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    statements = migration.SQLITE_UP if engine.dialect.name == "sqlite" else migration.PG_UP
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
 
 
 _COLUMNS = ("id", "type", "name", "status", "version", "data", "last_activity_at",
@@ -86,56 +67,17 @@ def _rows(total: int, due: int, warned: int, now: datetime, sqlite: bool):
 
 def seed(url: str, total: int, due: int, warned: int, now: datetime) -> None:
     """The schema, the packs, and the entities through the raw driver (seeding is not timed)."""
-    from webapp.core.base.actor import SYSTEM
-    from webapp.core.base.transactions import write_transaction
-    from webapp.core.changes.manager import StateManager
-    from webapp.core.workflows import packs
-    from webapp.models.engine import configure_engines
-
-    configure_engines()
-    engine = create_engine(url)
-    _schema(engine)
-    with Session(engine) as session, write_transaction(session):
-        packs.install_packs(session, StateManager().workflows, SYSTEM, now)
-    sqlite = engine.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    statement = (f"INSERT INTO entities ({', '.join(_COLUMNS)}) "
-                 f"VALUES ({', '.join([mark] * len(_COLUMNS))})")
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        rows = list(_rows(total, due, warned, now, sqlite))
-        for start in range(0, len(rows), CHUNK):
-            if sqlite:
-                cursor.execute("BEGIN")
-            cursor.executemany(statement, rows[start:start + CHUNK])
-            raw.commit()
-        if not sqlite:
-            cursor.execute("SELECT setval(pg_get_serial_sequence('entities', 'id'), %s)", (total,))
-            raw.commit()
-            raw.autocommit = True
-            cursor.execute("ANALYZE")
-    finally:
-        raw.close()
-        engine.dispose()
+    seeding.seed(url, now, _COLUMNS, lambda sqlite: _rows(total, due, warned, now, sqlite), CHUNK)
 
 
 def measure(url: str, now: datetime) -> dict[str, object]:
-    from webapp.core.changes.manager import StateManager
     from webapp.core.sweeps import runs as sweep_runs
     from webapp.core.sweeps.sweep import sweep
-    from webapp.models.engine import configure_engines
 
-    configure_engines()
-    engine = create_engine(url)
-    sm = StateManager(clock=lambda: now)
-    with Session(engine) as session:
-        sm.workflows.all(session), sm.settings.all(session)  # warm caches, as in a server
-        session.rollback()
-        dry, dry_s = _timed(lambda: sweep(session, sm, now, dry_run=True))
-        real, real_s = _timed(lambda: sweep_runs.run(session, sm, lambda: now))
-        again, again_s = _timed(lambda: sweep_runs.run(session, sm, lambda: now))
-    engine.dispose()
+    with seeding.warm(url, now) as (session, sm):
+        dry, dry_s = seeding.timed(lambda: sweep(session, sm, now, dry_run=True))
+        real, real_s = seeding.timed(lambda: sweep_runs.run(session, sm, lambda: now))
+        again, again_s = seeding.timed(lambda: sweep_runs.run(session, sm, lambda: now))
     assert (dry.inactivated, dry.warned) == (real.inactivated, real.warned), "dry != real"
     assert again.inactivated == again.warned == 0, "the second sweep should find nothing"
     return {"dry": dry, "dry_s": dry_s, "real": real, "real_s": real_s, "again_s": again_s}
@@ -154,13 +96,7 @@ def floor(url: str, now: datetime) -> tuple[tuple[float, float], int, int]:
     stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else at
     cid = "00000000-0000-4000-8000-000000000000"
     due, warn = _due_ids(engine, now)
-    update = (f"UPDATE entities SET status={mark}, version=version+1, status_changed_at={mark}, "
-              f"updated_at={mark} WHERE id={mark}")
-    history = (f"INSERT INTO status_changes (entity_id, old_status, new_status, action, actor, "
-               f"source, correlation_id, metadata, seconds_in_previous, created_at) "
-               f"VALUES ({', '.join([mark] * 10)})")
-    outbox = (f"INSERT INTO outbox_events (event_type, entity_id, payload, idempotency_key, "
-              f"created_at, state, attempts, next_attempt_at) VALUES ({', '.join([mark] * 8)})")
+    update, history, outbox = seeding.write_statements(mark)
     warned = f"UPDATE entities SET warned_at={mark} WHERE id={mark}"
     raw = engine.raw_connection()
     try:
@@ -215,35 +151,24 @@ def _warnings(ids: list[int], stamp, cid: str) -> tuple[list, ...]:
                      for i in ids], [(stamp, i) for i in ids])
 
 
-def _timed(fn):
-    """(result, wall seconds, CPU seconds of this process -- SQLite runs in it)."""
-    start, cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    return result, (time.perf_counter() - start, time.process_time() - cpu)
-
-
 def report(name: str, total: int, r: dict) -> None:
     real = r["real"]
     print(f"{name}: {total:,} entities ({real.scanned:,} watched), sweep at one moment")
     dry, done = r["dry"], real.inactivated + real.warned
-    print(f"  (a) dry run            : {_secs(r['dry_s'])}  ({dry.inactivated:,} would go "
+    print(f"  (a) dry run            : {seeding.secs(r['dry_s'])}  ({dry.inactivated:,} would go "
           f"inactive, {dry.warned:,} would be warned)")
-    print(f"  (b) real run           : {_secs(r['real_s'])}  ({real.inactivated:,} made inactive, "
-          f"{real.warned:,} warned, {real.refused:,} refused; "
+    print(f"  (b) real run           : {seeding.secs(r['real_s'])}  "
+          f"({real.inactivated:,} made inactive, {real.warned:,} warned, {real.refused:,} refused; "
           f"{done / r['real_s'][0]:,.0f} entities/s)")
-    print(f"  (c) again, nothing due : {_secs(r['again_s'])}")
+    print(f"  (c) again, nothing due : {seeding.secs(r['again_s'])}")
     floor_s = r["floor_s"]
-    print(f"  (f) raw-SQL floor      : {_secs(floor_s)}  (the same writes, nothing else)")
+    print(f"  (f) raw-SQL floor      : {seeding.secs(floor_s)}  (the same writes, nothing else)")
     print(f"  (b) / (f)              : {r['real_s'][0] / floor_s[0]:.1f}x wall, "
           f"{r['real_s'][1] / max(floor_s[1], 1e-9):.1f}x CPU")
     print(f"  load average now       : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     times = r["real_s"][1] / max(floor_s[1], 1e-9)
     targets.record(f"sweep, {total:,} entities, {name}", f"{r['real_s'][1]:.1f} s CPU",
                    f"floor {floor_s[1]:.1f} s CPU", "<= 1.25x the floor", times <= 1.25, times)
-
-
-def _secs(t: tuple[float, float]) -> str:
-    return f"{t[0]:6.1f} s wall, {t[1]:6.1f} s CPU in this process"
 
 
 def run_on(name: str, seeded: str, fresh, args: argparse.Namespace) -> None:
@@ -287,37 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         from webapp.core.sweeps import sweep as sweep_module
 
         sweep_module.CHUNK = args.chunk
-    with tempfile.TemporaryDirectory(prefix="sk-bench-sweep-", dir=args.dir) as tmp:
-        seeded, copies = Path(tmp) / "seeded.db", iter(range(1, 100))
-
-        def fresh() -> str:
-            copy = Path(tmp) / f"sweep{next(copies)}.db"
-            shutil.copyfile(seeded, copy)
-            return f"sqlite:///{copy}"
-        run_on("SQLite", f"sqlite:///{seeded}", fresh, args)
-    if args.postgres:
-        _postgres(args)
+    seeding.sqlite_then_postgres("sweep", args, run_on)
     return 0
-
-
-def _postgres(args: argparse.Namespace) -> None:
-    from tests.services import ServiceUnavailable, start_postgres
-
-    try:
-        server = start_postgres()
-    except ServiceUnavailable as exc:
-        print(f"PostgreSQL: skipped ({exc})")
-        return
-    copies = iter(range(1, 100))
-
-    def fresh() -> str:
-        name = f"bench_sweep{next(copies)}"
-        server.psql(f'CREATE DATABASE "{name}" TEMPLATE bench_sweep_seeded')
-        return server.url(name)
-    try:
-        run_on("PostgreSQL", server.create_database("bench_sweep_seeded"), fresh, args)
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

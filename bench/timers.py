@@ -20,20 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
 
-from bench import targets
-from bench.sweep import _schema, _secs, _timed
+from bench import seeding, targets
 
 ENTITIES, DUE, REPEAT = 200_000, 100_000, 3
 SEED_CHUNK = 50_000
@@ -55,55 +50,17 @@ def _rows(total: int, due: int, now: datetime, sqlite: bool):
 
 
 def seed(url: str, total: int, due: int, now: datetime) -> None:
-    from webapp.core.base.actor import SYSTEM
-    from webapp.core.base.transactions import write_transaction
-    from webapp.core.changes.manager import StateManager
-    from webapp.core.workflows import packs
-    from webapp.models.engine import configure_engines
-
-    configure_engines()
-    engine = create_engine(url)
-    _schema(engine)
-    with Session(engine) as session, write_transaction(session):
-        packs.install_packs(session, StateManager().workflows, SYSTEM, now)  # + field indexes
-    sqlite = engine.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    statement = (f"INSERT INTO entities ({', '.join(_COLUMNS)}) "
-                 f"VALUES ({', '.join([mark] * len(_COLUMNS))})")
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        rows = list(_rows(total, due, now, sqlite))
-        for start in range(0, len(rows), SEED_CHUNK):
-            if sqlite:
-                cursor.execute("BEGIN")
-            cursor.executemany(statement, rows[start:start + SEED_CHUNK])
-            raw.commit()
-        if not sqlite:
-            cursor.execute("SELECT setval(pg_get_serial_sequence('entities', 'id'), %s)", (total,))
-            raw.commit()
-            raw.autocommit = True
-        cursor.execute("ANALYZE")
-        raw.commit()
-    finally:
-        raw.close()
-        engine.dispose()
+    """The schema, the packs (with their field indexes: ANALYZE then knows them), and the
+    subscriptions through the raw driver (seeding is not timed)."""
+    seeding.seed(url, now, _COLUMNS, lambda sqlite: _rows(total, due, now, sqlite), SEED_CHUNK,
+                 analyze_sqlite=True)
 
 
 def measure(url: str, now: datetime) -> tuple[object, tuple[float, float]]:
-    from webapp.core.changes.manager import StateManager
     from webapp.core.timing import timers
-    from webapp.models.engine import configure_engines
 
-    configure_engines()
-    engine = create_engine(url)
-    sm = StateManager(clock=lambda: now)
-    with Session(engine) as session:
-        sm.workflows.all(session), sm.settings.all(session)  # warm caches, as in a server
-        session.rollback()
-        report, took = _timed(lambda: timers.run(session, sm, lambda: now))
-    engine.dispose()
-    return report, took
+    with seeding.warm(url, now) as (session, sm):
+        return seeding.timed(lambda: timers.run(session, sm, lambda: now))
 
 
 def floor(url: str, now: datetime) -> tuple[tuple[float, float], int]:
@@ -124,13 +81,7 @@ def floor(url: str, now: datetime) -> tuple[tuple[float, float], int]:
     expr = columns.sql(dialect, "expires_at", FieldSpec(type="datetime"))
     due_sql = text(f"SELECT id FROM entities WHERE {columns.type_literal(dialect, 'subscription')}"
                    f" AND status = 'active' AND {expr} <= :cut ORDER BY id")
-    update = (f"UPDATE entities SET status={mark}, version=version+1, status_changed_at={mark}, "
-              f"updated_at={mark} WHERE id={mark}")
-    history = (f"INSERT INTO status_changes (entity_id, old_status, new_status, action, actor, "
-               f"source, correlation_id, metadata, seconds_in_previous, created_at) "
-               f"VALUES ({', '.join([mark] * 10)})")
-    outbox = (f"INSERT INTO outbox_events (event_type, entity_id, payload, idempotency_key, "
-              f"created_at, state, attempts, next_attempt_at) VALUES ({', '.join([mark] * 8)})")
+    update, history, outbox = seeding.write_statements(mark)
     payload = '{"event": "StatusChanged", "entity_id": %d, "new_status": "expired"}'
     raw = engine.raw_connection()
     try:
@@ -174,8 +125,8 @@ def run_on(name: str, seeded: str, fresh, args: argparse.Namespace) -> None:
     f = tuple(statistics.median(x[i] for x in floors) for i in (0, 1))
     t = tuple(statistics.median(x[i] for x in runs) for i in (0, 1))
     print(f"{name}: {args.entities:,} subscriptions, {args.due:,} due; medians of {args.repeat}")
-    print(f"  (t) timers.run       : {_secs(t)}  ({args.due / t[0]:,.0f} timers/s)")
-    print(f"  (f) raw-SQL floor    : {_secs(f)}  ({args.due / f[0]:,.0f} /s)")
+    print(f"  (t) timers.run       : {seeding.secs(t)}  ({args.due / t[0]:,.0f} timers/s)")
+    print(f"  (f) raw-SQL floor    : {seeding.secs(f)}  ({args.due / f[0]:,.0f} /s)")
     print(f"  (f) / (t)            : {100 * f[0] / t[0]:.0f} % of the floor's speed (wall), "
           f"{100 * f[1] / max(t[1], 1e-9):.0f} % (CPU)")
     print(f"  load average now     : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -193,37 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--dir", default=None, help="where the SQLite files go (default: temp)")
     args, _ = parser.parse_known_args(argv)  # options of the other benchmarks
-    with tempfile.TemporaryDirectory(prefix="sk-bench-timers-", dir=args.dir) as tmp:
-        seeded, copies = Path(tmp) / "seeded.db", iter(range(1, 100))
-
-        def fresh() -> str:
-            copy = Path(tmp) / f"timers{next(copies)}.db"
-            shutil.copyfile(seeded, copy)
-            return f"sqlite:///{copy}"
-        run_on("SQLite", f"sqlite:///{seeded}", fresh, args)
-    if args.postgres:
-        _postgres(args)
+    seeding.sqlite_then_postgres("timers", args, run_on)
     return 0
-
-
-def _postgres(args: argparse.Namespace) -> None:
-    from tests.services import ServiceUnavailable, start_postgres
-
-    try:
-        server = start_postgres()
-    except ServiceUnavailable as exc:
-        print(f"PostgreSQL: skipped ({exc})")
-        return
-    copies = iter(range(1, 100))
-
-    def fresh() -> str:
-        name = f"bench_timers{next(copies)}"
-        server.psql(f'CREATE DATABASE "{name}" TEMPLATE bench_timers_seeded')
-        return server.url(name)
-    try:
-        run_on("PostgreSQL", server.create_database("bench_timers_seeded"), fresh, args)
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -9,12 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
-from tests.factories import load_packs, make_token, make_user
+from tests.factories import make_token, make_user
 from webapp.core.base.actor import Actor
 from webapp.core.bulk import importing_sheet
 from webapp.core.changes.manager import StateManager
@@ -23,36 +20,6 @@ from webapp.models import Entity, StatusChange
 
 SEEDER = Actor("seeder", "admin")
 Call = Callable[..., Any]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(request) -> Flask:
-    app = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
-    with app.app_context():
-        load_packs(db.session)
-    return app
-
-
-@pytest.fixture
-def api(server) -> Call:
-    """``api("GET", "/entities/export.csv?type=property")`` or, with ``file``, a multipart
-    import as a support user with a token."""
-    with server.app_context():
-        token = make_token(db.session, make_user(db.session, role="support"))
-    client = server.test_client()
-
-    def call(method: str, path: str, file: str | bytes | None = None, **form: Any):
-        headers = {"Authorization": f"Bearer {token}"}
-        if file is None:
-            return client.open(f"/api/v1{path}", method=method, headers=headers)
-        raw = file.encode() if isinstance(file, str) else file
-        # Encoded in memory: the test client would spool a body over 500 KB to a temporary
-        # file it never closes (a ResourceWarning in whichever test runs next).
-        upload = FileStorage(io.BytesIO(raw), "upload.csv", content_type="text/csv")
-        boundary, body = encode_multipart(MultiDict({"file": upload, **form}))
-        return client.open(f"/api/v1{path}", method=method, headers=headers, data=body,
-                           content_type=f"multipart/form-data; boundary={boundary}")
-    return call
 
 
 @pytest.fixture
@@ -93,7 +60,8 @@ def entities_of(server, entity_type: str) -> dict[int, tuple[str, str, dict]]:
 
 
 def imported(api, file: str, **form: Any) -> dict[str, Any]:
-    answer = api("POST", "/entities/import", file, type=form.pop("type", "property"), **form)
+    answer = api("POST", "/entities/import", file=file, type=form.pop("type", "property"),
+                 **form)
     assert answer.status_code == 200, answer.json
     return answer.json
 
@@ -219,6 +187,21 @@ def test_new_rows_name_their_parent_by_name_and_may_give_a_status(server, api, t
     assert api("GET", f"/entities/{created}/history").json["items"][0]["source"] == "import"
 
 
+def test_created_rows_are_found_by_name_and_searchable_field_typos_and_all(server, api, tree):
+    file = "name,parent,address,price\nJuniperhollow Lot,Maple Ridge,9 Quillfeather Court,1\n"
+
+    [created] = imported(api, file)["successful_ids"]
+
+    def found(path: str) -> list[int]:
+        answer = api("GET", path)
+        assert answer.status_code == 200, answer.json
+        return [item["id"] for item in answer.json["items"]]
+    assert created in found("/search?q=juniperhollow")
+    assert created in found("/entities?type=property&q=quillfeather")
+    assert created in found("/entities?type=property&q=quilfeather")  # a typo
+    assert found("/entities?type=property&q=juniperhollow") == [created]
+
+
 def test_two_rows_giving_one_unique_value_clash_in_the_file(server, api, tree):
     file = "name,license_number\nOak,CA-7\nElm,CA-7\n"
 
@@ -249,7 +232,7 @@ def test_an_import_does_not_move_statuses_or_parents(server, api, tree):
     (b'name,price\n"A,1\n', "not valid CSV"),
 ])
 def test_a_file_that_cannot_be_read_is_a_400_saying_why(api, tree, file, complaint):
-    answer = api("POST", "/entities/import", file, type="property", key="id")
+    answer = api("POST", "/entities/import", file=file, type="property", key="id")
 
     assert answer.status_code == 400, answer.json
     assert complaint in answer.json["message"]
@@ -257,17 +240,17 @@ def test_a_file_that_cannot_be_read_is_a_400_saying_why(api, tree, file, complai
 
 def test_too_many_rows_and_too_many_bytes_are_refused(api, tree, monkeypatch):
     monkeypatch.setattr(importing_sheet, "ROW_LIMIT", 2)
-    answer = api("POST", "/entities/import", "name\nA\nB\nC\n", type="property")
+    answer = api("POST", "/entities/import", file="name\nA\nB\nC\n", type="property")
     assert answer.status_code == 400 and "more than 2 rows" in answer.json["message"]
 
     monkeypatch.setattr(importing_sheet, "SIZE_LIMIT", 10)
-    answer = api("POST", "/entities/import", "name\nA long name\n", type="property")
+    answer = api("POST", "/entities/import", file="name\nA long name\n", type="property")
     assert answer.status_code == 400 and "larger than" in answer.json["message"]
 
 
 def test_a_missing_file_type_or_key_is_a_400(api, tree):
-    assert api("POST", "/entities/import", "name\nA\n", type="planet").status_code == 400
-    assert api("POST", "/entities/import", "name\nA\n", type="property",
+    assert api("POST", "/entities/import", file="name\nA\n", type="planet").status_code == 400
+    assert api("POST", "/entities/import", file="name\nA\n", type="property",
                key="price").json["fields"]["key"].startswith("Choose one of: id")
     assert api("POST", "/entities/import").status_code == 400
 
@@ -283,7 +266,7 @@ def test_only_roles_that_operate_may_import(server, tree):
 
 
 def test_an_unknown_multipart_field_is_a_400_naming_it(api, tree):
-    answer = api("POST", "/entities/import", "name\nA\n", type="property", colour="red")
+    answer = api("POST", "/entities/import", file="name\nA\n", type="property", colour="red")
     assert answer.status_code == 400 and answer.json["fields"] == {"colour": "not accepted here"}
 
 
@@ -307,6 +290,6 @@ def test_an_import_larger_than_the_usual_body_limit_is_read(api, server):
     answer (here: the column it does not know), not the server's 413."""
     body = "name,remarks\n" + "".join(f"Lot {i},{'x' * 280}\n" for i in range(9_000))
     assert len(body.encode()) > server.config["MAX_CONTENT_LENGTH"]
-    answer = api("POST", "/entities/import", body, type="property", dry_run="true")
+    answer = api("POST", "/entities/import", file=body, type="property", dry_run="true")
     assert answer.status_code == 400, answer.json
     assert "remarks" in str(answer.json["fields"])

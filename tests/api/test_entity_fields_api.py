@@ -8,10 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
-from tests.factories import load_packs, make_token, make_user
 from webapp.core.base.actor import Actor
 from webapp.core.base.transactions import write_transaction
 from webapp.core.workflows import packs
@@ -21,32 +19,6 @@ from webapp.models import Entity, StatusChange
 
 SEEDER = Actor("seeder", "admin")
 Call = Callable[..., Any]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(request) -> Flask:
-    """The app with the built-in packs, on SQLite and then on PostgreSQL."""
-    app = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
-    with app.app_context():
-        load_packs(db.session)
-    return app
-
-
-@pytest.fixture
-def api(server, client) -> Call:
-    """``api("POST", "/entities", {...})`` as a support user with a token."""
-    with server.app_context():
-        token = make_token(db.session, make_user(db.session, role="support"))
-    client = server.test_client()
-
-    def call(method: str, path: str, payload: Any = None, raw: str | None = None):
-        headers = {"Authorization": f"Bearer {token}"}
-        if raw is not None:
-            return client.open(f"/api/v1{path}", method=method, data=raw, headers=headers,
-                               content_type="application/json")
-        return client.open(f"/api/v1{path}", method=method, json=payload, headers=headers)
-
-    return call
 
 
 def _tree(server) -> dict[str, int]:

@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.api import test_entity_fields_api as fields_api
 from tests.factories import make_token, make_user
 from webapp.core.base.transactions import write_transaction
 from webapp.core.changes.manager import StateManager
 from webapp.core.workflows import registry
 from webapp.extensions import db
-
-server = fields_api.server
 
 
 @pytest.fixture

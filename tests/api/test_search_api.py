@@ -11,7 +11,6 @@ from tests.helpers import login
 from webapp.core.changes.manager import StateManager
 from webapp.extensions import db
 
-server, api = fields_api.server, fields_api.api
 SEEDER = fields_api.SEEDER
 
 

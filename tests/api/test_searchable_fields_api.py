@@ -13,7 +13,6 @@ from webapp.core.changes.manager import StateManager
 from webapp.core.workflows import registry
 from webapp.extensions import db
 
-server, api = fields_api.server, fields_api.api
 SEEDER = fields_api.SEEDER
 
 

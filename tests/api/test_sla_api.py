@@ -7,10 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.api import test_entity_fields_api as fields_api
-
-server, api = fields_api.server, fields_api.api  # the same fixtures: SQLite, then PostgreSQL
-
 
 def _ticket(api, name: str, priority: str) -> dict:
     answer = api("POST", "/entities", {"type": "ticket", "name": name,

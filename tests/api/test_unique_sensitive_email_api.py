@@ -8,11 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from tests.factories import load_packs, make_token, make_user
 from webapp.extensions import db
 
 Call = Callable[..., Any]
@@ -21,27 +19,6 @@ ANN = "ann.lee@example.org"
 
 def taken(shown: str) -> str:
     return f"Email must be unique: another user account has {shown!r}."
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(request) -> Flask:
-    app = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
-    with app.app_context():
-        load_packs(db.session)
-    return app
-
-
-@pytest.fixture
-def api(server) -> Call:
-    """``api("POST", "/entities", {...})`` as a support user with a token."""
-    with server.app_context():
-        token = make_token(db.session, make_user(db.session, role="support"))
-    client = server.test_client()
-
-    def call(method: str, path: str, payload: Any = None):
-        return client.open(f"/api/v1{path}", method=method, json=payload,
-                           headers={"Authorization": f"Bearer {token}"})
-    return call
 
 
 def _account(api: Call, email: str, **extra: Any):

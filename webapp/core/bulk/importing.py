@@ -1,8 +1,10 @@
 """Entities from a CSV file (CONTRACT §7, ``POST /entities/import``): each row creates an
 entity, or updates the one its ``key`` (``id`` or a unique field) names, checked by the code a
-create or a PATCH runs (``changes.entities``: names, statuses, parents, ``check_data``) and
-written through the StateManager's write path (``StateManager.apply``), history source
-``import``. The file's form is ``importing_sheet``'s.
+create or a PATCH runs (``changes.entities``: names, statuses, parents, ``check_data``),
+history source ``import``. Updates are written through the StateManager's write path
+(``StateManager.apply``); creates set-based by ``changes.creating``, a run of consecutive
+create rows checked together and written with a few statements (history, outbox rows, counts,
+SLA clocks included). The file's form is ``importing_sheet``'s.
 
 A row is read as a whole: its field cells go through the field kinds' ``from_text`` reading
 (``validation.check``), then the type's full check. On an update a blank cell clears the
@@ -41,7 +43,7 @@ from webapp.core.base.words import label
 from webapp.core.bulk import importing_sheet as sheets
 from webapp.core.bulk.operations import BulkResult
 from webapp.core.bulk.plans import ROWS_KEPT, entity_detail, id_list
-from webapp.core.changes import entities
+from webapp.core.changes import creating, entities
 from webapp.core.changes import writer as changes
 from webapp.core.changes.manager import StateManager, check_version
 from webapp.core.changes.writer import Change, EntityRow
@@ -118,17 +120,17 @@ def run(session: Session, sm: StateManager, actor: Actor, req: ImportRequest, ra
 
 
 class _Import:
-    """One import's rows, in file order: updates are gathered and written together, and
-    before each create, so every row's checks see the rows above it."""
+    """One import's rows, in file order: updates are gathered and written together before
+    each run of creates, and each run of creates is written before the next update is
+    checked, so every row's checks see the rows above it."""
 
     def __init__(self, session: Session, sm: StateManager, actor: Actor, wf: Workflow,
                  req: ImportRequest, cid: str, now: datetime, parent_of: ParentOf,
                  result: ImportResult) -> None:
         self.session, self.sm, self.actor, self.wf, self.req = session, sm, actor, wf, req
         self.cid, self.now, self.parent_of, self.result = cid, now, parent_of, result
-        #: One for the whole file: two rows giving one unique value clash.
+        #: Shared by the rows written together: two of them giving one unique value clash.
         self.lookups = Lookups(session, wf.entity_type, sm.keyring)
-        self.pinned = _Pinned(wf)
         self.pending: list[tuple[int, Change]] = []
         self.events: list[dict[str, Any]] = []
         self.names: list[str] = []
@@ -136,7 +138,12 @@ class _Import:
     # -- rows ------------------------------------------------------------------------------
     def chunk(self, part: list[tuple[int, dict[str, str]]], ragged: Mapping[int, int]) -> None:
         found = self._existing(part)
+        self._fresh()
+        creates: list[tuple[int, dict[str, str], dict[str, Any]]] = []
         for number, cells in part:
+            if number in found and creates:  # the creates above first: its checks see them
+                self._create(creates)
+                creates = []
             try:
                 if number in ragged:
                     raise InvalidInput(f"It has {ragged[number]} cells; the header has "
@@ -148,10 +155,16 @@ class _Import:
                     raise InvalidInput(f"No {label(self.wf.entity_type)} has the id "
                                        f"{cells['id']}.", {"id": "Leave it empty to create one."})
                 else:
-                    self._create(number, cells)
+                    creates.append((number, cells, self._fields(cells)))
             except StatekeeperError as err:
                 self._failed(number, cells, err)
+        self._create(creates)
         self.write_pending()
+
+    def _fresh(self) -> None:
+        """New lookups once every row above is written: what they remember (who holds a
+        unique value) is then the database's, and claims carry within the rows that follow."""
+        self.lookups = Lookups(self.session, self.wf.entity_type, self.sm.keyring)
 
     def _check_type(self, cells: dict[str, str]) -> None:
         given = cells.get("type")
@@ -159,9 +172,9 @@ class _Import:
             raise InvalidInput(f"This row is a {given}, not a {self.wf.entity_type}.",
                                {"type": f"Import {given} rows as {given}."})
 
-    def _create(self, number: int, cells: dict[str, str]) -> None:
-        self.write_pending()  # the updates above first: this row's checks then see them
-        fields: dict[str, Any] = {"type": self.wf.entity_type, "name": cells.get("name") or None,
+    def _fields(self, cells: dict[str, str]) -> dict[str, Any]:
+        """What a create row gives (``creating.GIVEN``), read from its cells."""
+        fields: dict[str, Any] = {"name": cells.get("name") or None,
                                   "data": self._data(cells, {})}
         if cells.get("status"):
             fields["status"] = cells["status"]
@@ -171,17 +184,33 @@ class _Import:
         if cells.get("last_activity_at"):
             fields["last_activity_at"] = bounds.parse_time(cells["last_activity_at"],
                                                            "last_activity_at")
-        entity, events = entities.create(self.session, self.pinned, self.actor, self.now,  # type: ignore[arg-type]
-                                         self.cid, "import", fields, keyring=self.sm.keyring)
-        self.session.expunge(entity)  # flat memory over a long file
-        self.events += events
-        self.names += [entity.name, *searchable.values(self.wf.fields, entity.data)]
-        self.result.created += 1
-        self.result.written.append((entity.id, None, entity.status))
-        if not self.req.dry_run:  # a dry run's ids are gone with its transaction
-            self.result.successful_ids.append(entity.id)
-        self._row(number, "create", None if self.req.dry_run else entity.id, entity.name,
-                  "Created.")
+        return fields
+
+    def _create(self, rows: list[tuple[int, dict[str, str], dict[str, Any]]]) -> None:
+        """Check consecutive create rows together and write them set-based (``creating``),
+        after the updates above them, so that their checks see every row above."""
+        if not rows:
+            return
+        self.write_pending()
+        self._fresh()
+        checked = creating.check(self.session, self.wf, [fields for _, _, fields in rows],
+                                 "import", lookups=self.lookups, keyring=self.sm.keyring)
+        new = []
+        for (number, cells, _), outcome in zip(rows, checked, strict=True):
+            if isinstance(outcome, StatekeeperError):
+                self._failed(number, cells, outcome)
+            else:
+                new.append((number, outcome))
+        self.events += creating.insert(self.session, [e for _, e in new], self.actor,
+                                       self.now, self.cid)
+        for number, e in new:
+            self.names += [e.name, *searchable.values(self.wf.fields, e.data)]
+            self.result.created += 1
+            self.result.written.append((e.id, None, e.status))
+            if not self.req.dry_run:  # a dry run's ids are gone with its transaction
+                self.result.successful_ids.append(e.id)
+            self._row(number, "create", None if self.req.dry_run else e.id, e.name, "Created.")
+        self._fresh()
 
     def _update(self, number: int, cells: dict[str, str], e: EntityRow) -> None:
         if cells.get("status") and cells["status"] != e.status:
@@ -311,17 +340,6 @@ class _Import:
                 Entity.type == self.wf.entity_type, column.in_(part)))
             found.update((to_value(got), entity_id) for entity_id, got in rows)
         return found
-
-
-class _Pinned:
-    """The registry as ``entities.create`` asks it, answering with the workflow the import
-    started with: one workflow for the whole file, and no registry check (a query) per row."""
-
-    def __init__(self, wf: Workflow) -> None:
-        self.wf = wf
-
-    def get(self, session: Session, entity_type: str) -> Workflow:
-        return self.wf
 
 
 def _what(c: Change) -> str:

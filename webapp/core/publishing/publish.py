@@ -3,9 +3,9 @@
 One transaction: the definition is checked (400 with its problems), every entity in a state
 it removes must be mapped to one of its states (422 naming the states and counts otherwise),
 the definition is saved as the next version through ``registry.save`` (the one save path:
-versions, per-field indexes), then the mapped entities move with the bulk machinery's writer
-(``StateManager.apply``: entities, history source ``migration``, outbox, counts, follow-ups)
-under one correlation id, with one audit record and a ``BulkOperation`` row, so the existing
+versions, per-field indexes), then the mapped entities move through ``StateManager.move``
+(set-based when nothing follows such a move, else row by row with its cascades: entities,
+history source ``migration``, outbox, counts) under one correlation id, with one audit record and a ``BulkOperation`` row, so the existing
 bulk undo puts them back as one operation. Any failure rolls all of it back.
 """
 from __future__ import annotations
