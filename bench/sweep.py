@@ -95,13 +95,15 @@ def floor(url: str, now: datetime) -> tuple[tuple[float, float], int, int]:
     mark, at = ("?" if sqlite else "%s"), now.replace(tzinfo=None)
     stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else at
     cid = "00000000-0000-4000-8000-000000000000"
-    due, warn = _due_ids(engine, now)
     update, history, outbox = seeding.write_statements(mark)
     warned = f"UPDATE entities SET warned_at={mark} WHERE id={mark}"
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         start, cpu = time.perf_counter(), time.process_time()
+        # Timed: a sweep has to find who is due before it writes (the sweep's own run reads
+        # them too); before 2026-12-02 the floor left this read out.
+        due, warn = _due_ids(engine, now)
         for ids, writes in ((due, _inactivations), (warn, _warnings)):
             for at_ in range(0, len(ids), sweep_module.CHUNK):
                 if sqlite:

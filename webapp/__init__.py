@@ -60,7 +60,7 @@ def state_label(entity_type: str | None, state: str | None) -> str:
 
 
 def register_template_globals(app: Flask) -> None:
-    """``can``, the navigation, the wording filters (``{{ state|label }}``,
+    """``can``, the navigation, ``link`` (url_for of a fixed address), the wording filters (``{{ state|label }}``,
     ``{{ n|plural("property") }}``, ``{{ "entry"|pluralize(n) }}``) and the data filters that
     mask sensitive fields (``{{ entity.data|visible(entity.type) }}``, ``visible_meta``)
     every template shares."""
@@ -68,9 +68,10 @@ def register_template_globals(app: Flask) -> None:
     from webapp.core.base import words
     from webapp.core.base.capabilities import roles_with
     from webapp.permissions import can, nav_items
+    from webapp.web_context import link
 
     app.jinja_env.globals.update(can=can, nav_items=nav_items, roles_with=roles_with,
-                                 state_label=state_label)
+                                 state_label=state_label, link=link)
     # The one wording helper (core/base/words.py) for every label, count, day and moment.
     app.jinja_env.filters.update(label=words.label, plural=words.plural,
                                  pluralize=words.pluralize, number=words.number, ago=words.ago,

@@ -73,11 +73,18 @@ NAVIGATION = (
 
 
 def nav_items() -> list[dict[str, str]]:
-    """The navigation entries the current user may use."""
+    """The navigation entries the current user may use (the same for everyone of a role:
+    kept per app and role)."""
     from flask import current_app
 
-    return [
-        {"label": label, "endpoint": endpoint, "blueprint": endpoint.split(".")[0]}
-        for label, endpoint, capability in NAVIGATION
-        if endpoint in current_app.view_functions and can(capability)
-    ]
+    if not current_user.is_authenticated:
+        return []  # every entry needs a capability
+    by_role = current_app.extensions.setdefault("nav_items", {})
+    found = by_role.get(current_user.role)
+    if found is None:
+        found = by_role[current_user.role] = [
+            {"label": label, "endpoint": endpoint, "blueprint": endpoint.split(".")[0]}
+            for label, endpoint, capability in NAVIGATION
+            if endpoint in current_app.view_functions and role_may(current_user.role, capability)
+        ]
+    return found

@@ -86,7 +86,7 @@ def _max_age() -> timedelta:
     return current_app.permanent_session_lifetime
 
 
-def _load_user(session_id: str) -> User | None:
+def _load_user(session_id: str) -> sessions.SessionUser | None:
     """The user of the session's "<id>:<version>" (User.get_id) and key, unless it ended."""
     user = sessions.user_for_session(db.session, session_id, session.get(SESSION_KEY), now(),
                                      _max_age())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import request
+from flask import current_app, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -20,6 +20,20 @@ def current_actor() -> Actor:
     name = current_user.username if current_user.is_authenticated else "anonymous"
     role = current_user.role if current_user.is_authenticated else "anonymous"
     return Actor(name, role, request.remote_addr, request.headers.get("User-Agent"))
+
+
+def link(endpoint: str, filename: str | None = None) -> str:
+    """``url_for(endpoint)``, or a static file's address (``filename``), for an endpoint
+    without arguments: built once per app and mount point (``SCRIPT_NAME``), since it is the
+    same for every request there. The layout and the list have ~30 such links, which cost
+    ~0.6 ms a page through url_for."""
+    links = current_app.extensions.setdefault("links", {})
+    key = (request.script_root, endpoint, filename)
+    found = links.get(key)
+    if found is None:
+        found = links[key] = (url_for(endpoint, filename=filename) if filename is not None
+                              else url_for(endpoint))
+    return found
 
 
 def now() -> datetime:

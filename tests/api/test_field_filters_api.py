@@ -16,7 +16,7 @@ from webapp.core.workflows import packs
 from webapp.core.workflows.registry import sync_field_indexes
 from webapp.extensions import db
 
-server, api, _tree = fields_api.server, fields_api.api, fields_api._tree  # the same fixtures
+_tree = fields_api._tree  # server and api: tests/api/conftest.py
 
 PRICES = {"A": "250000", "B": "300000", "C": "300000.50", "D": "1200000", "E": None}
 BEDROOMS = {"A": 2, "B": 3, "C": 3, "D": 5, "E": 1}
@@ -167,3 +167,57 @@ def test_paging_by_id_walks_only_when_many_match(server, listed, monkeypatch, wa
         f = listing.filters_from_params({"type": "property", "data.price__gte": "1"},
                                         datetime.now(UTC), wf.fields, wf.label)
         assert listing._field_walk(db.session, Vocabulary(), f) is walks
+
+
+def _postgres_only(server) -> None:
+    with server.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite keeps no statistics of an index's values")
+
+
+def test_an_index_made_for_a_field_is_analysed_at_once(server, listed):
+    """PostgreSQL: the statistics the list reads to choose its walk exist as soon as the
+    index does, not after autovacuum's next visit."""
+    _postgres_only(server)
+    with server.app_context():
+        price = StateManager.get_instance().workflow(db.session, "property").fields["price"]
+        index = next(i for i in columns.existing(db.session) if "_property_price_" in i)
+        db.session.execute(text(f"DROP INDEX {index}"))
+        assert sync_field_indexes(db.session) == ([index], [])
+        stats = columns.statistics(db.session, "property", "price", price)
+        assert stats is not None
+        assert (stats.rows, stats.null_share) == (5, pytest.approx(0.2))  # E has no price
+        db.session.commit()
+
+
+@pytest.mark.parametrize(("walk_from", "walks"), [(1, True), (10_000, False)])
+def test_with_statistics_postgres_chooses_the_walk_without_a_probe(server, listed, api,
+                                                                   monkeypatch, walk_from, walks):
+    """The probe counted along the expression index, reading each entry's row (tens of ms for
+    a wide range); analysed, the index's statistics say how many match, and the pages are
+    the same either way."""
+    from sqlalchemy import event
+
+    from webapp.core.lists import listing
+    from webapp.core.lists.search import Vocabulary
+
+    _postgres_only(server)
+    monkeypatch.setattr(listing, "FIELD_WALK_FROM", walk_from)
+    monkeypatch.setattr(columns, "STATISTICS_SECONDS", 0)  # read them after this ANALYZE
+    with server.app_context():
+        db.session.execute(text("ANALYZE entities"))
+        db.session.commit()
+        wf = StateManager.get_instance().workflow(db.session, "property")
+        f = listing.filters_from_params({"type": "property", "data.price__gte": "300000"},
+                                        datetime.now(UTC), wf.fields, wf.label)
+        said: list[str] = []
+
+        def heard(conn, cursor, statement, *rest) -> None:
+            said.append(statement)
+        event.listen(db.engine, "before_cursor_execute", heard)
+        try:
+            assert listing._field_walk(db.session, Vocabulary(), f) is walks
+        finally:
+            event.remove(db.engine, "before_cursor_execute", heard)
+        assert not [s for s in said if "OFFSET" in s.upper()], said
+    assert _names(api, "data.price__gte=300000") == ["D", "C", "B"]

@@ -38,4 +38,6 @@ def _on_begin(conn: Connection) -> None:
         return
     # A writer takes the lock up front: no "database is locked" halfway through a command.
     immediate = conn.get_execution_options().get(IMMEDIATE)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # Straight to the driver: every request begins a transaction, and exec_driver_sql's trip
+    # through SQLAlchemy's execution cost more than the BEGIN.
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -2,26 +2,29 @@
 columns, the bulk hand-over (the CSV export and import are in transfer.py)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
+from urllib.parse import urlencode
 
-from flask import render_template, request, url_for
+from flask import render_template, request
 
-from webapp.blueprints.entities import bp, field_values, list_fields, saved
+from webapp.blueprints.entities import bp, field_values, list_fields, list_rows, saved
 from webapp.blueprints.entities.common import bulk_available, manager, workflows
 from webapp.blueprints.entities.list_fields import FieldColumn
+from webapp.blueprints.entities.list_rows import entity_address
 from webapp.core.base.errors import InvalidInput
 from webapp.core.lists import listing
-from webapp.core.lists.rows import Summary
+from webapp.core.timing import slas
 from webapp.core.workflows.definition import Workflow
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.permissions import can, requires
-from webapp.web_context import now
+from webapp.web_context import link, now
 
 PAGE_SIZE = 50
+#: What werkzeug leaves unquoted in a query string (url_for's encoding, werkzeug/urls.py).
+URL_SAFE = "!$'()*,/:;?@"
 #: Sortable columns: (parameter, heading).
 COLUMNS = (("id", "ID"), ("name", "Name"), ("status", "Status"),
            ("last_activity_at", "Last activity"))
@@ -42,12 +45,23 @@ class ListView:
     columns: list[FieldColumn] = field(default_factory=list)
     #: What the parent box shows: the name typed, or the parent's "Name (#id)".
     parent_text: str = ""
+    _pairs: dict[tuple[str, Any], str] = field(default_factory=dict, repr=False)
 
     def url(self, endpoint: str = "entities.index", **changes: Any) -> str:
-        """This list's address with some parameters changed (None drops one)."""
-        args = {k: v for k, v in {**self.params, "sort": self.sort.token, **changes}.items()
-                if v not in (None, "")}
-        return url_for(endpoint, **args)
+        """This list's address with some parameters changed (None drops one): what
+        ``url_for(endpoint, **args)`` makes (its query encoding too), with the route built
+        once (a page has ~10 of these links; url_for cost ~40 µs each)."""
+        pairs = [self._pair(k, v) for k, v in
+                 {**self.params, "sort": self.sort.token, **changes}.items()
+                 if v not in (None, "")]
+        return link(endpoint) + ("?" + "&".join(pairs) if pairs else "")
+
+    def _pair(self, key: str, value: Any) -> str:
+        """``key=value`` as urlencode writes it, each made once per list request."""
+        found = self._pairs.get((key, value))
+        if found is None:
+            found = self._pairs[key, value] = urlencode([(key, value)], safe=URL_SAFE)
+        return found
 
     def sort_url(self, key: str) -> str:
         descending = not self.sort.descending if self.sort.key == key else key == "id"
@@ -110,72 +124,24 @@ def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
         try:
             found = listing.browse(db.session, manager().vocabulary, view.filters, view.sort,
                                    PAGE_SIZE, view.cursor, summaries=True,
-                                   with_data=bool(view.columns))
+                                   with_data=tuple(c.name for c in view.columns))
             # A first page with no next page holds every match: no need to count them again.
             first_and_only = view.cursor is None and found.next_cursor is None
             total = (len(found.rows) if first_and_only
                      else listing.capped_count(db.session, manager().vocabulary, view.filters))
         except InvalidInput as err:
             view.errors = err.fields or {"cursor": err.message}
-    wf = view.workflow
-    rows = table_rows(found.rows, wf, now())
+    wf, bulk = view.workflow, bulk_available()
+    rows = list_rows.table_rows(found.rows, wf, now())
     cells = list_fields.cells(wf, view.columns, found.rows, can("operate"), entity_address())
+    badges = slas.page_badges(db.session, wf, [r.id for r in rows], now()) if rows else {}
     if not view.parent_text and view.filters.parent_id:
         view.parent_text = list_fields.parent_text(
             str(view.filters.parent_id),
             field_values.names().names({view.filters.parent_id}).get(
                 view.filters.parent_id))
-    return {"view": view, "page": found, "rows": list(zip(rows, cells, strict=True)),
+    return {"view": view, "page": found, "rows": rows,
+            "body": list_rows.table_body(rows, cells, view.columns, bulk, badges),
             "total": total, "cap": listing.COUNT_CAP, "types": known, "columns": COLUMNS,
-            "bulk": bulk_available(), "filter_inputs": list_fields.filter_inputs(wf, view.params),
+            "bulk": bulk, "filter_inputs": list_fields.filter_inputs(wf, view.params),
             "choosable": list_fields.choosable(wf), "saved_views": saved.views_of(wf.entity_type)}
-
-
-class Row(NamedTuple):
-    """One line of the table, its cells formatted here: the template only places them.
-
-    Formatted in the template (a Jinja call per cell, ``url_for`` at ~20 µs for each link),
-    50 rows cost about as much as the page's queries (bench/list_load.py, BENCHMARKS.md).
-    """
-
-    id: int
-    name: str
-    href: str
-    status: str
-    status_label: str
-    category: str
-    activity_iso: str
-    activity_title: str
-    activity_ago: str
-    parent_href: str | None
-    parent_name: str | None
-
-
-def table_rows(entities: Iterable[Summary], wf: Workflow, at: datetime) -> list[Row]:
-    show = entity_address()
-    states = {name: (state.label, state.category) for name, state in wf.states.items()}
-    return [_row(e, show, states, at) for e in entities]
-
-
-def _row(e: Summary, show: Callable[[int], str],
-         states: Mapping[str, tuple[str, str]], at: datetime) -> Row:
-    when = e.last_activity_at.isoformat()  # UTC: "2026-10-12T14:33:20.652849+00:00"
-    parent = e.parent_id
-    status_label, category = states.get(e.status, (e.status, "none"))
-    return Row(e.id, e.name, show(e.id), e.status, status_label, category, when,
-               f"{when[:10]} {when[11:16]} UTC", _ago((at - e.last_activity_at).days),
-               show(parent) if parent else None,
-               (e.parent_name or f"#{parent}") if parent else None)
-
-
-def _ago(days: int) -> str:
-    return "today" if days < 1 else "yesterday" if days == 1 else f"{days} days ago"
-
-
-_MARK = 918273645  # stands for the id while an entity's address is built by url_for
-
-
-def entity_address() -> Callable[[int], str]:
-    """``url_for("entities.show", entity_id=...)``, with the routing done once per page."""
-    head, _, tail = url_for("entities.show", entity_id=_MARK).partition(str(_MARK))
-    return lambda entity_id: f"{head}{entity_id}{tail}"

@@ -2,6 +2,8 @@
 field columns chosen for a type (core/lists/saved_views.py holds the rules)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -23,10 +25,9 @@ def chosen_columns(entity_type: str) -> list[str] | None:
     return saved_views.chosen_columns(db.session, current_user.id, entity_type)
 
 
-def views_of(entity_type: str) -> list[SavedView]:
+def views_of(entity_type: str) -> list[Any]:
     """The person's own and the shared views of one type, for the list's Views menu."""
-    return [v for v in saved_views.visible(db.session, current_user.id)
-            if v.entity_type == entity_type]
+    return saved_views.menu(db.session, current_user.id, entity_type)
 
 
 def _list_of(entity_type: str):

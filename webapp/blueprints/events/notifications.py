@@ -7,6 +7,7 @@ from flask_login import current_user
 from webapp.blueprints.events import bp
 from webapp.core.base.errors import InvalidInput
 from webapp.core.events import notifications
+from webapp.core.users.sessions import SessionUser
 from webapp.extensions import db
 from webapp.htmx import is_htmx
 from webapp.permissions import can, requires
@@ -19,11 +20,15 @@ def _bell() -> dict:
     return {"unread_notifications": _unread}
 
 
-def _unread() -> int:
-    """The bell's count (bounded: shown as "99+" beyond that)."""
+def _unread(seen_now: int | None = None) -> int:
+    """The bell's count (bounded: shown as "99+" beyond that). ``seen_now``: what this request
+    marked seen (the signed-in user, a SessionUser, is as the request began)."""
     if not current_user.is_authenticated:
         return 0
-    return notifications.unread_count(db.session, current_user.notifications_seen_id)
+    seen = max(current_user.notifications_seen_id, seen_now or 0)
+    if isinstance(current_user, SessionUser) and current_user.newest_notification_id <= seen:
+        return 0  # nothing newer than what they saw when the request began: no count to run
+    return notifications.unread_count(db.session, seen)
 
 
 @bp.get("/")
@@ -50,9 +55,10 @@ def bell():
 @requires("view")
 def mark_seen():
     up_to = request.form.get("up_to", "")
-    notifications.mark_seen(db.session, current_user.id, int(up_to) if up_to.isdigit() else None)
+    seen = notifications.mark_seen(db.session, current_user.id,
+                                   int(up_to) if up_to.isdigit() else None)
     if is_htmx():
-        return render_template("events/_bell.html")
+        return render_template("events/_bell.html", seen_now=seen)
     return redirect(url_for("events.index"))
 
 

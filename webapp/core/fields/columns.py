@@ -19,11 +19,19 @@ and entities of other types pay nothing for it on write. Indexes are named by a 
 definition: changing a field's kind builds the new index and drops the old one. ``sync`` makes
 the database hold exactly the indexes the stored workflows ask for (``CREATE INDEX IF NOT
 EXISTS``, ``DROP INDEX IF EXISTS``), so running it twice, or after a crash, is harmless.
+
+On PostgreSQL the index also holds what the list needs to choose its walk: ANALYZE keeps
+statistics of an expression index's values (here, of the type's rows only), which the planner
+never reads for a partial index (it guessed a third of the rows for any ``>``, 0.5 % for a
+range). ``statistics`` reads them, and lists/listing.py asks them how many entities a field
+filter matches instead of counting along the index (up to 400 ms for a wide range).
 """
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Boolean, Float, Numeric, String, literal_column, text
@@ -90,16 +98,19 @@ def wanted(dialect: str, fields_by_type: Mapping[str, Mapping[str, FieldSpec]]) 
     found = {}
     for entity_type, specs in fields_by_type.items():
         for name, spec in specs.items():
-            if not spec.filterable:
-                continue
-            # NULLS FIRST on PostgreSQL: a missing value sorts first, as SQLite always does.
-            nulls = " NULLS FIRST" if dialect == "postgresql" else ""
-            body = (f"ON entities ({sql(dialect, name, spec)}{nulls}, id) "
-                    f"WHERE type = '{entity_type}'")
-            digest = hashlib.sha1(body.encode()).hexdigest()[:12]
-            index = f"{INDEX_PREFIX}{entity_type[:20]}_{name[:20]}_{digest}"
-            found[index] = f"CREATE INDEX IF NOT EXISTS {index} {body}"
+            if spec.filterable:
+                index, body = _index(dialect, entity_type, name, spec)
+                found[index] = f"CREATE INDEX IF NOT EXISTS {index} {body}"
     return found
+
+
+def _index(dialect: str, entity_type: str, name: str, spec: FieldSpec) -> tuple[str, str]:
+    """(name, definition after CREATE INDEX name) of the field's index."""
+    # NULLS FIRST on PostgreSQL: a missing value sorts first, as SQLite always does.
+    nulls = " NULLS FIRST" if dialect == "postgresql" else ""
+    body = f"ON entities ({sql(dialect, name, spec)}{nulls}, id) WHERE type = '{entity_type}'"
+    digest = hashlib.sha1(body.encode()).hexdigest()[:12]
+    return f"{INDEX_PREFIX}{entity_type[:20]}_{name[:20]}_{digest}", body
 
 
 def existing(session: Session) -> set[str]:
@@ -118,6 +129,9 @@ def existing(session: Session) -> set[str]:
 def sync(session: Session, fields_by_type: Mapping[str, Mapping[str, FieldSpec]]
          ) -> tuple[list[str], list[str]]:
     """Create the missing field indexes and drop those no field asks for; (created, dropped).
+    On PostgreSQL, ANALYZE after creating any: the list reads a new index's statistics
+    (``statistics``) at once rather than after autovacuum's next visit, which a table that
+    changes little may not get for days.
 
     Runs in the caller's transaction, so a workflow save and its indexes commit together."""
     dialect = session.get_bind().dialect.name
@@ -128,4 +142,66 @@ def sync(session: Session, fields_by_type: Mapping[str, Mapping[str, FieldSpec]]
         session.execute(text(want[index]))
     for index in dropped:
         session.execute(text(f"DROP INDEX IF EXISTS {index}"))
+    if created and dialect == "postgresql":
+        session.execute(text("ANALYZE entities"))
+        _seen.clear()
     return created, dropped
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """What PostgreSQL's last ANALYZE saw of one type's field, read off its partial index, so
+    of that type's rows only; values as the field's expression compares them."""
+
+    #: The type's rows (the index's entries).
+    rows: float
+    #: Share of them without a value.
+    null_share: float
+    #: How many distinct values there are.
+    distinct: float
+    #: The most common values with their shares of ``rows``.
+    common: tuple[tuple[Any, float], ...]
+    #: Bounds of equally filled buckets holding the other values, in order.
+    bounds: tuple[Any, ...]
+
+
+#: How long a process keeps a field's statistics: ANALYZE changes them, at most about once a
+#: minute (autovacuum's nap), and reading them costs 1-5 ms (the pg_stats view, its casts).
+STATISTICS_SECONDS = 60.0
+_seen: dict[tuple[str, str], tuple[float, Statistics | None]] = {}
+
+
+def statistics(session: Session, entity_type: str, name: str, spec: FieldSpec
+               ) -> Statistics | None:
+    """The field's statistics on PostgreSQL, kept STATISTICS_SECONDS; None on SQLite, or
+    before its index was analysed (or when the database lets this user see none)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    index, _ = _index("postgresql", entity_type, name, spec)
+    key = (str(session.get_bind().url), index)
+    at, known = _seen.get(key, (float("-inf"), None))
+    if time.monotonic() - at < STATISTICS_SECONDS:
+        return known
+    if len(_seen) > 10_000:  # many databases in one process (tests): forget the old ones
+        _seen.clear()
+    known = _read_statistics(session, index, compared_as(spec))
+    _seen[key] = (time.monotonic(), known)
+    return known
+
+
+def _read_statistics(session: Session, index: str, kind: str) -> Statistics | None:
+    cast = {"number": "numeric", "boolean": "boolean", "text": "text"}[kind]
+    # pg_stats names an index's expression column by its function ("case", "expr"); the
+    # index has one, so one row. Plain filters on the view: a join to it took 14 ms to plan.
+    row = session.execute(text(
+        f"SELECT (SELECT reltuples FROM pg_class WHERE oid = to_regclass(:index)), null_frac,"
+        f" n_distinct, most_common_vals::text::{cast}[], most_common_freqs,"
+        f" histogram_bounds::text::{cast}[]"
+        " FROM pg_stats WHERE schemaname = current_schema() AND tablename = :index"),
+        {"index": index}).first()
+    if row is None or row[0] is None:
+        return None
+    rows = max(float(row[0]), 0.0)
+    distinct = float(row[2]) if row[2] >= 0 else -float(row[2]) * rows
+    return Statistics(rows, float(row[1]), distinct, tuple(zip(row[3] or (), row[4] or ())),
+                      tuple(row[5] or ()))

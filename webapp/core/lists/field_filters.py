@@ -6,15 +6,19 @@ the field reads a form's text (core/fields/kinds.py), so ``data.listed_on__gte=2
 the field's own message, but not held to the field's bounds (``bedrooms__lt=100`` is a fair
 question about a field of 0-50). Any other field, an unknown operator or a bad value is a 400
 naming the parameter. The SQL is fields/columns.py's expression, the one its index is built on.
+On PostgreSQL ``estimated_matches`` reads how many entities filters match off that index's
+statistics, for the list's choice between walking the ids and sorting the matches.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.core.base.errors import InvalidInput
@@ -124,6 +128,82 @@ def condition(dialect: str, f: FieldFilter, indexed: bool = True) -> ColumnEleme
     value = bind(dialect, f.spec, f.value)
     return {"eq": column == value, "gt": column > value, "gte": column >= value,
             "lt": column < value, "lte": column <= value}[f.op]
+
+
+def estimated_matches(session: Session, entity_type: str, filters: tuple[FieldFilter, ...]
+                      ) -> int | None:
+    """About how many entities of the type pass ``filters`` (at most the fewest any one field's
+    filters let through), by the statistics PostgreSQL keeps of each field's index
+    (fields/columns.py); None when they cannot tell: SQLite, a field not analysed yet, or a
+    ``__contains`` (no statistics say how often a text holds a word)."""
+    if not filters or any(f.op == "contains" for f in filters):
+        return None
+    guesses = []
+    for name in sorted({f.name for f in filters}):
+        on_field = [f for f in filters if f.name == name]
+        stats = columns.statistics(session, entity_type, name, on_field[0].spec)
+        if stats is None:
+            return None
+        guesses.append(round(stats.rows * _share(stats, on_field)))
+    return min(guesses)
+
+
+def _share(stats: columns.Statistics, filters: list[FieldFilter]) -> float:
+    """The share of the type's rows whose value passes every filter (all on one field): the
+    common values' own shares, plus the rest's, read as PostgreSQL's planner reads them (an
+    even spread over the buckets between the bounds, or over the uncommon distinct values)."""
+    tests = [_test(f) for f in filters]
+
+    def passes(value: Any) -> bool:
+        return value is not None and all(test(value) for test in tests)
+    common = sum(share for value, share in stats.common if passes(value))
+    rest = max(0.0, 1.0 - stats.null_share - sum(share for _, share in stats.common))
+    listed = [f for f in filters if f.op in ("eq", "in")]
+    if listed:
+        said = {v for f in listed for v in _values(f)}
+        uncommon = said - {value for value, _ in stats.common}
+        spread = max(1.0, stats.distinct - len(stats.common))
+        return common + rest * min(1.0, sum(passes(v) for v in uncommon) / spread)
+    return common + rest * _bucket_share(stats.bounds, passes, filters)
+
+
+def _test(f: FieldFilter) -> Any:
+    """``f`` as a test on one value in the expression's form."""
+    if f.op == "in":
+        values = set(_values(f))
+        return lambda v: v in values
+    want = bind("postgresql", f.spec, f.value)
+    return {"eq": lambda v: v == want, "gt": lambda v: v > want, "gte": lambda v: v >= want,
+            "lt": lambda v: v < want, "lte": lambda v: v <= want}[f.op]
+
+
+def _values(f: FieldFilter) -> list[Any]:
+    return [bind("postgresql", f.spec, v) for v in (f.value if f.op == "in" else (f.value,))]
+
+
+def _bucket_share(bounds: tuple[Any, ...], passes: Any, filters: list[FieldFilter]) -> float:
+    """The share of the buckets between ``bounds`` (equally filled) within the filters' range:
+    for numbers the part of each bucket inside it, for text whole buckets inside, none
+    outside and half of one cut by an end. No buckets (every value is a common one): half,
+    which matters little."""
+    if len(bounds) < 2:
+        return 0.5
+    ends = [bind("postgresql", f.spec, f.value) for f in filters]
+    low = max((v for f, v in zip(filters, ends) if f.op in ("gt", "gte")), default=None)
+    high = min((v for f, v in zip(filters, ends) if f.op in ("lt", "lte")), default=None)
+    filled = 0.0
+    for start, end in itertools.pairwise(bounds):
+        if start == end:
+            filled += passes(start)
+        elif (low is not None and end <= low) or (high is not None and start >= high):
+            continue
+        elif isinstance(start, Decimal):
+            top = end if high is None else min(end, high)
+            bottom = start if low is None else max(start, low)
+            filled += float((top - bottom) / (end - start))
+        else:
+            filled += 1.0 if (low is None or start >= low) and (high is None or end <= high) else 0.5
+    return filled / (len(bounds) - 1)
 
 
 def _escaped(text: str) -> str:

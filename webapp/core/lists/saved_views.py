@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Row, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,22 @@ def visible(session: Session, user_id: int) -> list[SavedView]:
     return list(session.scalars(select(SavedView).where(
         or_(SavedView.owner_id == user_id, SavedView.shared.is_(True)))
         .order_by(SavedView.name, SavedView.id)))
+
+
+_VIEWS, _COLUMNS = SavedView.__table__.c, ListColumns.__table__.c
+#: Built once, as Core statements: the entity list runs both on every page, and building
+#: them and loading ORM objects cost several times the queries themselves.
+_MENU = select(_VIEWS.id, _VIEWS.name, _VIEWS.owner_id, _VIEWS.shared, _VIEWS.pinned).where(
+    _VIEWS.entity_type == bindparam("entity_type"),
+    or_(_VIEWS.owner_id == bindparam("user_id"), _VIEWS.shared.is_(True))
+).order_by(_VIEWS.name, _VIEWS.id)
+_CHOSEN = select(_COLUMNS.columns).where(_COLUMNS.user_id == bindparam("user_id"),
+                                         _COLUMNS.entity_type == bindparam("entity_type"))
+
+
+def menu(session: Session, user_id: int, entity_type: str) -> list[Row[Any]]:
+    """``visible`` for one type's list menu: each view's id, name, owner_id, shared, pinned."""
+    return list(session.execute(_MENU, {"user_id": user_id, "entity_type": entity_type}))
 
 
 def get(session: Session, user_id: int, view_id: int) -> SavedView:
@@ -159,8 +175,8 @@ def to_dict(view: SavedView) -> dict[str, Any]:
 
 
 def chosen_columns(session: Session, user_id: int, entity_type: str) -> list[str] | None:
-    row = session.get(ListColumns, (user_id, entity_type))
-    return list(row.columns) if row is not None else None
+    row = session.execute(_CHOSEN, {"user_id": user_id, "entity_type": entity_type}).first()
+    return list(row[0]) if row is not None else None
 
 
 def choose_columns(session: Session, user_id: int, wf: Workflow, names: list[str]) -> None:
