@@ -24,13 +24,13 @@ import random
 import shutil
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 from bench import seeding, targets
+from webapp.core.base.events import idempotency_key
 
 ENTITIES, DUE, WARNED = 1_000_000, 100_000, 50_000
 #: Share of the entities per type (as the demo data), with (grace, warning) days.
@@ -143,13 +143,13 @@ def _inactivations(ids: list[int], stamp, cid: str) -> tuple[list, ...]:
     return ([("inactive", stamp, stamp, i) for i in ids],
             [(i, "active", "inactive", "deactivate", "sweeper", "sweep", cid, "{}", 0.0, stamp)
              for i in ids],
-            [("StatusChanged", i, payload % i, str(uuid.uuid4()), stamp, "pending", 0, stamp)
+            [("StatusChanged", i, payload % i, idempotency_key(), stamp, "pending", 0, stamp)
              for i in ids], [])
 
 
 def _warnings(ids: list[int], stamp, cid: str) -> tuple[list, ...]:
     payload = '{"event": "EntityWarned", "entity_id": %d, "days_quiet": 50}'
-    return ([], [], [("EntityWarned", i, payload % i, str(uuid.uuid4()), stamp, "pending", 0, stamp)
+    return ([], [], [("EntityWarned", i, payload % i, idempotency_key(), stamp, "pending", 0, stamp)
                      for i in ids], [(stamp, i) for i in ids])
 
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import create_engine, text
 
 from bench import seeding, targets
+from webapp.core.base.events import idempotency_key
 
 ENTITIES, DUE, REPEAT = 200_000, 100_000, 3
 SEED_CHUNK = 50_000
@@ -97,7 +98,7 @@ def floor(url: str, now: datetime) -> tuple[tuple[float, float], int]:
             cursor.executemany(update, [("expired", stamp, stamp, e) for e in chunk])
             cursor.executemany(history, [(e, "active", "expired", "expire", "timer", "timer", cid,
                                           "{}", 0.0, stamp) for e in chunk])
-            cursor.executemany(outbox, [("StatusChanged", e, payload % e, str(uuid.uuid4()),
+            cursor.executemany(outbox, [("StatusChanged", e, payload % e, idempotency_key(),
                                          stamp, "pending", 0, stamp) for e in chunk])
             raw.commit()
         elapsed = time.perf_counter() - start, time.process_time() - cpu

@@ -11,6 +11,8 @@ functions, not classes. Other packages name their own events beside their code
 from __future__ import annotations
 
 import logging
+import os
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,12 +31,24 @@ ENTITY_WARNED = "EntityWarned"
 Callback = Callable[[dict[str, Any]], None]
 
 
+def idempotency_key() -> str:
+    """A new outbox row's key: a time-ordered UUID (version 7: milliseconds since 1970, then
+    74 random bits). Keys made together sort together, so the unique index on them grows at
+    its end instead of at random pages (half the cost of a mass move's outbox rows on SQLite:
+    bench/publish.py); the database makes the same form (statements.py)."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) \
+        | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
 def outbox_row(event_type: str, entity_id: int | None, payload: dict[str, Any],
                now: datetime) -> dict[str, Any]:
     """Column values for one outbox row (inserted in sets by the caller)."""
     return {
         "event_type": event_type, "entity_id": entity_id, "payload": payload,
-        "idempotency_key": str(uuid.uuid4()), "created_at": now, "state": "pending",
+        "idempotency_key": idempotency_key(), "created_at": now, "state": "pending",
         "attempts": 0, "next_attempt_at": now,
     }
 

@@ -163,7 +163,7 @@ class PostgresStatements(Statements):
         return ids
 
     def insert_events(self, history_ids: Sequence[int], now: Any) -> None:
-        sql = _events_sql("jsonb_build_object", "gen_random_uuid()::text", "%s", "h.id = ANY(%s)")
+        sql = _events_sql("jsonb_build_object", _PG_UUID, "%s", "h.id = ANY(%s)")
         for part in chunked(list(history_ids)):
             self.conn.exec_driver_sql(sql, (now, now, list(part)))
 
@@ -263,10 +263,16 @@ _PG_MOVE = (
     f"SELECT m.id, %s, %s, %s, %s, %s, %s, %s, '{{}}'::jsonb, "
     f"EXTRACT(EPOCH FROM (%s::timestamp - m.was))::float8, %s FROM moved m ORDER BY m.id "
     f"RETURNING id")
-#: A version-4 UUID made by SQLite (PostgreSQL has gen_random_uuid()).
-_SQLITE_UUID = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+#: A time-ordered UUID (version 7, as ``events.idempotency_key``) made by SQLite: the
+#: statement's millisecond (one for all its rows), then random bits.
+_SQLITE_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+_SQLITE_UUID = (f"lower(printf('%08x-%04x-7', {_SQLITE_MS} >> 16, {_SQLITE_MS} & 65535) || "
                 "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "
                 "|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
+#: The same by PostgreSQL: the millisecond in hex, the rest of a random UUID (its variant kept).
+_PG_MS = "lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')"
+_PG_UUID = (f"substr({_PG_MS}, 1, 8) || '-' || substr({_PG_MS}, 9, 4) || '-7' || "
+            "substr(gen_random_uuid()::text, 16)")
 
 
 def _events_sql(build_object: str, new_uuid: str, mark: str, where: str) -> str:

@@ -9,7 +9,6 @@ that go through it (the model's ``version_id_col``).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ConcurrencyConflict, NotFound, storable_id
-from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, outbox_table
+from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, idempotency_key, outbox_table
 from webapp.core.base.relations import chunked
 from webapp.core.changes import counts
 from webapp.core.changes.statements import PAYLOAD, SHAPES, Statements, statements_for
@@ -295,7 +294,7 @@ def insert_outbox(session: Session, event_type: str, events: Sequence[tuple[int,
     sql = statements_for(session.connection())
     as_json = sql.json(_O.c.payload)
     now_db = sql.bind(_O.c.created_at)(now)
-    sql.insert_outbox([(event_type, entity_id, as_json(payload), str(uuid.uuid4()), now_db,
+    sql.insert_outbox([(event_type, entity_id, as_json(payload), idempotency_key(), now_db,
                         "pending", 0, now_db) for entity_id, payload in events])
 
 

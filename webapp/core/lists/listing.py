@@ -177,8 +177,18 @@ def _ids(session: Session, vocabulary: search.Vocabulary, f: Filters, words: lis
     walking = (f.inactive_since is not None and f.parent_id is None) or walk_ids is True
     if by_id and ordered and f.type and walking and loaded.dialect(session) == "postgresql":
         stmt = stmt.where(_within_type(f.type, walk.descending))
-    return stmt.with_only_columns(Entity.id).order_by(*_order(session, walk) if ordered else ()
-                                                      ).limit(limit)
+    return stmt.with_only_columns(Entity.id).order_by(
+        *_order(session, walk) if ordered else _count_order(session, f)).limit(limit)
+
+
+def _count_order(session: Session, f: Filters) -> tuple[Any, ...]:
+    """A count's order: none, but on PostgreSQL a field filter's index order. Guessing a third
+    of the type matches, the planner scans the table to stop at the cap, all of it when few
+    match (1,239 of 100,000 properties: 403 ms); along the field's index, 0.17 ms."""
+    probed = next((ff for ff in f.fields if ff.op != "contains"), None)
+    if probed is None or not f.type or loaded.dialect(session) != "postgresql":
+        return ()
+    return (columns.expression("postgresql", probed.name, probed.spec).asc().nulls_first(),)
 
 
 def _plain_ids(session: Session, f: Filters, walk: Sort, position: paging.Position | None,
