@@ -332,3 +332,25 @@ def test_bulk_update_transition_and_undo_on_postgresql(pg_session, clock, suppor
                       bulk_jobs.undo_request(pg_session, support, cid, dry_run=False), _cid())
     assert undone.successful_ids == [ids[2]]  # the other two were edited since
     assert _statuses(pg_session, [ids[2]]) == {ids[2]: "available"}
+
+
+def test_subscribers_get_the_payloads_the_outbox_delivers(manager, session, support):
+    """Two builders of one payload (the writer in Python, the database for the outbox rows):
+    a subscriber and a webhook must hear the same thing."""
+    ids = _properties(manager, session, support, 3)
+    heard = []
+    manager.committed.subscribe("property", heard.append)
+    try:
+        for request in (BulkRequest("transition", tuple(ids), target_state="pending"),
+                        BulkRequest("update", tuple(ids), update_data={"bedrooms": 4})):
+            bulk.run(session, manager, support, request, _cid())
+    finally:
+        manager.committed.unsubscribe_all()
+    session.rollback()
+    outbox = {e.payload["change_id"]: e.payload for e in session.scalars(
+        select(OutboxEvent).where(OutboxEvent.entity_id.in_(ids), OutboxEvent.event_type.in_(
+            ("StatusChanged", "EntityUpdated"))))}
+    assert len(heard) == 6
+    assert {e["event"] for e in heard} == {"StatusChanged", "EntityUpdated"}
+    for event in heard:
+        assert event == outbox[event["change_id"]]

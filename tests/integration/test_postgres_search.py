@@ -89,3 +89,24 @@ def test_a_word_shared_with_another_type_finds_only_the_listed_types_entities(na
     assert [r.id for r in builder_page.rows] == [builders[0]]
     assert listing.capped_count(db.session, sm.vocabulary,
                                 listing.Filters(type="builder", q="park")) == 1
+
+
+def test_a_word_inside_many_identifiers_is_still_found_through_the_word_index(pg_app):
+    """Flags named "api.new_flow_<n>" put a word containing "pine" into the vocabulary for
+    each flag; past BRANCHES_MAX of them the words are read through one LATERAL branch, with
+    the same answer as a substring search, newest first, across types and pages."""
+    n = search.BRANCHES_MAX + 6
+    with pg_app.app_context():
+        sm = load_packs(db.session)
+        flags = [sm.create_entity(db.session, ADMIN, type="sales_rep", name=f"api.new_flow_{i}").id
+                 for i in range(n)]
+        street = sm.create_entity(db.session, ADMIN, type="sales_rep", name="Pine Street").id
+        sm.create_entity(db.session, ADMIN, type="sales_rep", name="Oak Street")
+    with pg_app.app_context():
+        expansions = search.word_expansions(db.session, sm.vocabulary, ["pine"])
+        assert expansions is not None and len(expansions[0]) == n + 1
+
+        first = found(sm, "pine", limit=50)
+        rest = found(sm, "pine", limit=50, cursor=first.next_cursor)
+        assert [e.id for e in first.rows + rest.rows] == sorted([*flags, street], reverse=True)
+        assert [e.id for e in found(sm, "pine street").rows] == [street]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from webapp.core.base import relations
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import InvalidInput
 from webapp.core.base.relations import chunked
@@ -58,8 +59,9 @@ def load_entities(session: Session, ids: Sequence[int], lock: bool) -> dict[int,
 
 
 def count_of_type(session: Session, ids: Sequence[int], entity_type: str) -> int:
-    return sum(session.scalar(select(func.count()).select_from(Entity).where(
-        Entity.id.in_(part), Entity.type == entity_type)) or 0 for part in chunked(list(ids)))
+    stmt = select(func.count()).select_from(Entity).where(
+        relations.IDS_ARE[relations.dialect(session)], Entity.type == entity_type)
+    return sum(session.scalar(stmt, {"ids": list(part)}) or 0 for part in chunked(list(ids)))
 
 
 def plan(session: Session, sm: StateManager, actor: Actor, req: BulkRequest, ids: Sequence[int],

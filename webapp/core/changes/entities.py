@@ -126,9 +126,14 @@ def _storable(data: Any) -> tuple[Any, InvalidInput | None]:
     return data, None
 
 
+#: Strict JSON (no NaN), as UTF-8 text: made once (``json.dumps`` with options builds one
+#: per call, a third of its cost for an entity's data).
+_STRICT_JSON = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
+
+
 def _check_storable(data: dict[str, Any]) -> None:
     try:  # what the database will store: strict JSON (no NaN, no dates, no sets) in UTF-8
-        encoded = json.dumps(data, allow_nan=False, ensure_ascii=False)
+        encoded = _STRICT_JSON.encode(data)
         size = len(encoded.encode("utf-8"))  # a lone surrogate has no UTF-8: refused here
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput("data must be plain JSON.", {"data": str(exc)[:200]}) from exc
@@ -218,8 +223,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
-        else:
+        elif isinstance(value, dict):
             result[key] = merge_patch(result.get(key), value)
+        else:  # most values replace: no call for them (a bulk update merges 10,000 patches)
+            result[key] = value
     return result
 
 

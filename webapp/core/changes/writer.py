@@ -18,6 +18,7 @@ from sqlalchemy import column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
+from webapp.core.base import relations
 from webapp.core.base.actor import Actor
 from webapp.core.base.errors import ConcurrencyConflict, NotFound, storable_id
 from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, idempotency_key, outbox_table
@@ -126,13 +127,15 @@ def lock_rows(session: Session, ids: Sequence[int], lock: bool = True,
     ``where`` narrows them to those still matching extra conditions (a sweep re-checks who is
     due inside its write transaction)."""
     found: dict[int, EntityRow] = {}
-    make = _row_maker(session.get_bind().dialect.name == "sqlite")
+    dialect = relations.dialect(session)
+    make = _row_maker(dialect == "sqlite")
+    stmt = select(*_RAW_COLUMNS).select_from(_T).where(relations.IDS_ARE[dialect], *where)
+    if lock:  # in id order, as lock_entities
+        stmt = stmt.order_by(Entity.id).with_for_update()
     for chunk in chunked(sorted(ids)):
-        stmt = select(*_RAW_COLUMNS).select_from(_T).where(Entity.id.in_(chunk), *where)
-        if lock:  # in id order, as lock_entities
-            stmt = stmt.order_by(Entity.id).with_for_update()
         # Through the connection: plain rows, without the ORM's loading machinery.
-        found.update((row[0], make(row)) for row in session.connection().execute(stmt))
+        found.update((row[0], make(row))
+                     for row in session.connection().execute(stmt, {"ids": list(chunk)}))
     return found
 
 
@@ -193,8 +196,11 @@ _O = outbox_table()
 
 def _update_entities(session: Session, sql: Statements, changes: Sequence[Change],
                      now: datetime) -> None:
-    for shape in SHAPES:
-        group = [c for c in changes if _shape(c) == shape]
+    groups: dict[tuple[str, ...], list[Change]] = {}
+    for c in changes:
+        groups.setdefault(_shape(c), []).append(c)
+    for shape in SHAPES:  # in one order every time
+        group = groups.get(shape)
         if group and sql.update_entities(_update_rows(sql, group, now, shape), shape) \
                 not in (len(group), -1):
             _raise_conflict(session, group)
@@ -247,15 +253,18 @@ def _refresh_in_memory(c: Change, now: datetime) -> None:
     e = c.entity
     c.old_status = e.status
     c.seconds_in_previous = (now - e.status_changed_at).total_seconds()
+    if isinstance(e, EntityRow):  # a plain row (bulk): its attributes set directly
+        if c.new_status != e.status:
+            e.status, e.status_changed_at = c.new_status, now
+        if c.new_data is not None:
+            e.data, e.name = c.new_data, c.new_name or e.name
+        e.version, e.updated_at = e.version + 1, now
+        return
     values = {"status": c.new_status, "version": e.version + 1, "updated_at": now}
     if c.new_status != e.status:
         values["status_changed_at"] = now
     if c.new_data is not None:
         values.update(data=c.new_data, name=c.new_name or e.name)
-    if isinstance(e, EntityRow):
-        for key, value in values.items():
-            setattr(e, key, value)
-        return
     state = instance_state(e)
     if state.modified or state.expired_attributes:
         for key, value in values.items():
@@ -303,10 +312,11 @@ def event_payload(c: Change, history_id: int, actor: Actor, correlation_id: str)
     if c.payload is not None and c.payload["change_id"] == history_id:
         return c.payload
     e = c.entity
-    columns = {"h.id": history_id, "h.entity_id": e.id, "e.type": e.type, "e.name": e.name,
-               "h.old_status": c.old_status, "h.new_status": c.new_status, "h.action": c.action,
-               "h.source": c.source, "h.actor": actor.name, "h.correlation_id": correlation_id,
-               "e.parent_id": e.parent_id}
-    c.payload = {"event": event_type(c.old_status, c.new_status),
-                 **{key: columns[column] for key, column in PAYLOAD}}
+    values = (history_id, e.id, e.type, e.name, c.old_status, c.new_status, c.action, c.source,
+              actor.name, correlation_id, e.parent_id)  # in PAYLOAD's order
+    c.payload = {"event": event_type(c.old_status, c.new_status), **dict(zip(_PAYLOAD_KEYS, values))}
     return c.payload
+
+
+#: PAYLOAD's keys, in its order (tests/core/test_bulk.py compares both payloads).
+_PAYLOAD_KEYS = tuple(key for key, _column in PAYLOAD)

@@ -11,19 +11,15 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
-    Integer,
     Select,
     String,
-    any_,
-    bindparam,
     func,
-    literal_column,
     select,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
+from webapp.core.base.relations import IDS_ARE, dialect
 from webapp.models import Entity
 
 
@@ -53,19 +49,7 @@ def load(session: Session, ids_in_order: Select[tuple[int]],
     return [found[i] for i in ids if i in found]
 
 
-def dialect(session: Session) -> str:
-    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
-
-
-#: ``id IN`` the page's ids, as one parameter: an expanding IN sends one parameter per id and
-#: makes a statement text per page length, which costs the driver and SQLAlchemy more than the
-#: query. PostgreSQL: an array (``= ANY``; a page of 50 entities: 4.6 -> 2.1 ms at 1M);
-#: SQLite: a JSON array read by ``json_each`` (0.99 -> 0.61 ms for the list's 50 rows).
-_IDS_ARE = {"sqlite": Entity.id.in_(select(literal_column("value", Integer))
-                                    .select_from(func.json_each(bindparam("ids", type_=JSON)))
-                                    .scalar_subquery()),
-            "postgresql": Entity.id == any_(bindparam("ids", type_=ARRAY(Integer)))}
-_ENTITIES = {dialect: select(Entity).where(ids) for dialect, ids in _IDS_ARE.items()}
+_ENTITIES = {dialect: select(Entity).where(ids) for dialect, ids in IDS_ARE.items()}
 
 
 _parent = aliased(Entity, name="parent")
@@ -74,7 +58,7 @@ _SUMMARY_COLUMNS = (Entity.id, Entity.name, Entity.status, Entity.last_activity_
 #: (dialect, with the data) -> the statement.
 _SUMMARIES = {(dialect, with_data): select(*_SUMMARY_COLUMNS, *((Entity.data,) if with_data else ()))
               .outerjoin(_parent, _parent.id == Entity.parent_id).where(ids)
-              for dialect, ids in _IDS_ARE.items() for with_data in (False, True)}
+              for dialect, ids in IDS_ARE.items() for with_data in (False, True)}
 
 
 def load_summaries(session: Session, ids_in_order: Select[tuple[int]],
