@@ -269,7 +269,7 @@ def report(runs: dict[str, list[Run]], rss: list[float], args: argparse.Namespac
     print(f"  app p99: {app.p99:.1f} ms (target < {TARGET_P99_MS:g} ms) {_verdict(ok[1])}")
     print(f"  app workers' peak RSS (VmHWM): {', '.join(f'{m:.0f}' for m in rss)} MB "
           f"(target < {TARGET_RSS_MB:g} MB) {_verdict(ok[2])}")
-    where = f"{args.size:,}, {'PostgreSQL' if args.postgres else 'SQLite'}"
+    where = f"{args.size:,}, {'PostgreSQL' if args.postgres or args.pg_url else 'SQLite'}"
     targets.record(f"list page under load, {where}", f"{app.rate:,.0f} req/s",
                    f"minimal page {ceiling.rate:,.0f} req/s", f">= {TARGET_SHARE:.0%} of it",
                    ok[0], share)
