@@ -11,6 +11,7 @@ from webapp.core.base.errors import InvalidInput
 from webapp.core.base.transactions import write_transaction
 from webapp.core.bulk import operations as bulk
 from webapp.core.bulk.operations import BulkRequest
+from webapp.core.changes import statements
 from webapp.models import AuditEntry, BulkOperation, Entity, OutboxEvent, StatusChange
 
 
@@ -266,8 +267,12 @@ def test_the_property_limit_setting_caps_one_request(manager, session, support, 
 # ------------------------------------------------------------------ optimistic locking
 
 
+@pytest.mark.parametrize("update_from", [True, False], ids=["update-from", "older-sqlite"])
 def test_an_entity_changed_by_someone_else_during_the_operation_is_reported_not_overwritten(
-        manager, session, support):
+        manager, session, support, monkeypatch, update_from):
+    # Both forms of SQLite's UPDATE (one statement per chunk, or one per row before 3.33)
+    # guard every row by its version.
+    monkeypatch.setattr(statements, "UPDATE_FROM", update_from)
     ids = _properties(manager, session, support, 3)
     meddled = ids[1]
 

@@ -9,6 +9,7 @@ cost more than the database work itself (bench/bulk.py).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -110,6 +111,8 @@ class SqliteStatements(Statements):
     def update_entities(self, rows: Sequence[UpdateRow], shape: tuple[str, ...]) -> int:
         # One statement per chunk joined to its rows as VALUES: executemany ran the UPDATE
         # once per row, and a data update paid a quarter more for it (bench/bulk.py).
+        if not UPDATE_FROM:
+            return self.conn.exec_driver_sql(_SQLITE_UPDATE_EACH[shape], list(rows)).rowcount
         width, updated = 3 + len(_set_columns(shape)), 0
         for part in chunked(list(rows), _SQLITE_ROWS_PER_UPDATE):
             values = ", ".join([f"({', '.join(['?'] * width)})"] * len(part))
@@ -217,8 +220,17 @@ def _sqlite_update(shape: tuple[str, ...]) -> str:
             f"AND {_T.name}.version = v.column{n + 3}")
 
 
+def _sqlite_update_each(shape: tuple[str, ...]) -> str:
+    """The UPDATE of one row (executemany), for a SQLite without ``UPDATE … FROM``."""
+    sets = "".join(f", {column} = ?" for column in _set_columns(shape))
+    return (f"UPDATE {_T.name} SET version = version + 1, updated_at = ?{sets} "
+            f"WHERE id = ? AND version = ?")
+
+
 #: Rows per SQLite UPDATE: at most 7 values each, well under its 32,766 parameters.
 _SQLITE_ROWS_PER_UPDATE = 1000
+#: ``UPDATE … FROM`` arrived in SQLite 3.33 (2020); an older library updates row by row.
+UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 
 
 _PG_CASTS = {"status": ("v.status", "varchar"), "status_changed_at": ("v.status_changed_at", "timestamp"),
@@ -236,6 +248,7 @@ def _pg_update(shape: tuple[str, ...]) -> str:
 
 
 _SQLITE_UPDATE = {shape: _sqlite_update(shape) for shape in SHAPES}
+_SQLITE_UPDATE_EACH = {shape: _sqlite_update_each(shape) for shape in SHAPES}
 _PG_UPDATE = {shape: _pg_update(shape) for shape in SHAPES}
 _PG_HISTORY = (
     f"INSERT INTO {_H.name} (id, {', '.join(HISTORY_COLUMNS)}) "

@@ -314,7 +314,8 @@ def event_payload(c: Change, history_id: int, actor: Actor, correlation_id: str)
     e = c.entity
     values = (history_id, e.id, e.type, e.name, c.old_status, c.new_status, c.action, c.source,
               actor.name, correlation_id, e.parent_id)  # in PAYLOAD's order
-    c.payload = {"event": event_type(c.old_status, c.new_status), **dict(zip(_PAYLOAD_KEYS, values))}
+    c.payload = {"event": event_type(c.old_status, c.new_status),
+                 **dict(zip(_PAYLOAD_KEYS, values, strict=True))}
     return c.payload
 
 
