@@ -53,6 +53,61 @@ def test_a_builder_quiet_past_the_warning_period_is_warned_once(manager, session
     assert _fresh(manager, session, builder).warned_at == clock.now - timedelta(days=1)
 
 
+def _warned_payloads(manager, session, support, clock, auto_inactivate=True):
+    """Three builders quiet past the warning period (60 days, grace 90), their last activity
+    at whole seconds, with microseconds, and a microsecond short of a day boundary; the
+    EntityWarned payloads the sweep wrote for them, and what each should say."""
+    if not auto_inactivate:
+        with write_transaction(session):
+            manager.settings.apply(session, {"builder_auto_inactivate": False}, "cora", clock())
+    base = clock.now.replace(microsecond=0)
+    quiet = {"whole seconds": base - timedelta(days=61),
+             "microseconds": base - timedelta(days=70, seconds=5, microseconds=123456),
+             "a microsecond short": clock.now - timedelta(days=64) + timedelta(microseconds=1)}
+    made = {label: make_entity(manager, session, support, "builder", name=label,
+                               last_activity_at=at) for label, at in quiet.items()}
+    report = sweep(session, manager, clock.now)
+    session.rollback()
+    found = {e.entity_id: e.payload for e in session.scalars(
+        select(OutboxEvent).where(OutboxEvent.event_type == "EntityWarned"))}
+    expected = {e.id: {
+        "event": "EntityWarned", "entity_id": e.id, "type": "builder", "name": e.name,
+        "status": "active", "parent_id": None, "days_quiet": (clock.now - quiet[e.name]).days,
+        "warning_period": 60, "grace_period": 90,
+        "inactive_on": (quiet[e.name] + timedelta(days=90)).isoformat() if auto_inactivate else None,
+        "source": "sweep", "actor": "sweeper", "correlation_id": report.correlation_id}
+        for e in made.values()}
+    return report, found, expected
+
+
+def test_a_warning_says_how_long_the_entity_was_quiet_and_when_it_goes_inactive(
+        manager, session, support, clock):
+    report, found, expected = _warned_payloads(manager, session, support, clock)
+
+    assert report.warned == 3
+    assert found == expected
+    assert sorted(p["days_quiet"] for p in found.values()) == [61, 63, 70]
+
+
+def test_without_auto_inactivation_a_warning_names_no_inactive_date(manager, session, support,
+                                                                     clock):
+    _report, found, expected = _warned_payloads(manager, session, support, clock, False)
+
+    assert found == expected
+    assert {p["inactive_on"] for p in found.values()} == {None}
+
+
+@pytest.mark.postgres
+def test_warnings_on_postgresql_say_what_they_say_on_sqlite(pg_session, clock, support, admin):
+    from tests.factories import make_manager
+
+    manager = make_manager(pg_session, clock, admin)
+    report, found, expected = _warned_payloads(manager, pg_session, support, clock)
+
+    assert report.warned == 3
+    assert found == expected
+
+
 def test_activity_ends_the_quiet_spell_so_a_later_one_is_warned_again(manager, session, support,
                                                                         clock):
     builder = make_entity(manager, session, support, "builder")

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from webapp.core.base.events import ENTITY_UPDATED, STATUS_CHANGED, outbox_table
+from webapp.core.base.events import ENTITY_UPDATED, ENTITY_WARNED, STATUS_CHANGED, outbox_table
 from webapp.core.base.relations import chunked
 from webapp.models import Entity, StatusChange
 from webapp.models.entity_count import EntityCount
@@ -86,6 +86,41 @@ class Statements:
         """Pending outbox rows (OUTBOX_COLUMNS, payload already as the driver takes it)."""
         raise NotImplementedError
 
+    def insert_warnings(self, ids: Sequence[int], constants: Mapping[str, Any],
+                        grace_days: int | None, now: Any) -> None:
+        """One pending EntityWarned outbox row per entity of ``ids``, its payload built by the
+        database (WARNED_PAYLOAD): ``constants`` as given, the entity's own columns, its whole
+        days without activity at ``now`` and, with ``grace_days``, the moment it becomes
+        inactive in the ISO 8601 form Python's ``isoformat`` writes (None without)."""
+        (days, days_params), (inactive_on, inactive_params), build_object, new_uuid, mark, \
+            where = self._warning_parts(now, grace_days)
+        pairs = [f"'{key}', {column}" for key, column in WARNED_PAYLOAD]
+        pairs += [f"'{key}', {self._constant(value)}" for key, value in constants.items()]
+        pairs += [f"'days_quiet', {days}",
+                  f"'inactive_on', {inactive_on if grace_days is not None else 'NULL'}"]
+        sql = (f"INSERT INTO {_O.name} ({', '.join(OUTBOX_COLUMNS)}) "
+               f"SELECT '{ENTITY_WARNED}', e.id, {build_object}({', '.join(pairs)}), {new_uuid}, "
+               f"{mark}, 'pending', 0, {mark} FROM {_T.name} e WHERE {where} ORDER BY e.id")
+        params = (*constants.values(), *days_params,
+                  *(inactive_params if grace_days is not None else ()), now, now)
+        for part in chunked(list(ids)):
+            self.conn.exec_driver_sql(sql.format(marks=", ".join([mark] * len(part))),
+                                      (*params, *self._ids_param(part)))
+
+    def _warning_parts(self, now: Any, grace_days: int | None
+                       ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]],
+                                  str, str, str, str]:
+        """(days_quiet's SQL and parameters), (inactive_on's), the JSON object function, the
+        key's SQL, the parameter mark, the condition on the ids."""
+        raise NotImplementedError
+
+    def _ids_param(self, ids: Sequence[int]) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _constant(self, value: Any) -> str:
+        """A payload constant's parameter mark (PostgreSQL needs its type named)."""
+        return "?"
+
     def move_rows(self, ids: Sequence[int], entity_type: str, old: str, new: str,
                   history: Sequence[Any], now: Any) -> list[int]:
         """Move the entities among ``ids`` of ``entity_type`` still in ``old`` to ``new`` without
@@ -155,6 +190,15 @@ class SqliteStatements(Statements):
     def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
         self.conn.exec_driver_sql(_COUNTS_SQLITE, rows)
 
+    def _warning_parts(self, now: Any, grace_days: int | None
+                       ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]],
+                                  str, str, str, str]:
+        return ((_SQLITE_DAYS_QUIET, (now, now)), (_SQLITE_INACTIVE_ON, (grace_days,)),
+                "json_object", _SQLITE_UUID, "?", "e.id IN ({marks})")
+
+    def _ids_param(self, ids: Sequence[int]) -> tuple[Any, ...]:
+        return tuple(ids)
+
 
 class PostgresStatements(Statements):
     def json(self, column: Any) -> Callable[[Any], Any]:
@@ -189,6 +233,18 @@ class PostgresStatements(Statements):
 
     def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
         self.conn.exec_driver_sql(_COUNTS_PG, _columns(rows))
+
+    def _warning_parts(self, now: Any, grace_days: int | None
+                       ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]],
+                                  str, str, str, str]:
+        return ((_PG_DAYS_QUIET, (now,)), (_PG_INACTIVE_ON, (grace_days,)),
+                "jsonb_build_object", _PG_UUID, "%s", "e.id = ANY(%s)")
+
+    def _constant(self, value: Any) -> str:
+        return "%s::bigint" if isinstance(value, int) and not isinstance(value, bool) else "%s::text"
+
+    def _ids_param(self, ids: Sequence[int]) -> tuple[Any, ...]:
+        return (list(ids),)
 
 
 def statements_for(conn: Connection) -> Statements:
@@ -302,6 +358,30 @@ _SQLITE_UUID = (f"lower(printf('%08x-%04x-7', {_SQLITE_MS} >> 16, {_SQLITE_MS} &
 _PG_MS = "lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')"
 _PG_UUID = (f"substr({_PG_MS}, 1, 8) || '-' || substr({_PG_MS}, 9, 4) || '-7' || "
             "substr(gen_random_uuid()::text, 16)")
+
+
+#: An EntityWarned payload's keys taken from the entity's row (e); the sweep gives the others
+#: (``sweep.warning_constants``) and the database computes days_quiet and inactive_on.
+WARNED_PAYLOAD = (("entity_id", "e.id"), ("name", "e.name"), ("status", "e.status"),
+                  ("parent_id", "e.parent_id"))
+# Whole days from the last activity to now (the first parameter; Python's timedelta.days):
+# SQLite keeps times as 'YYYY-MM-DD HH:MM:SS.ffffff' text, whole seconds by strftime and the
+# microseconds added, so a quiet spell of exactly 60 days is 60 and a microsecond less is 59.
+_SQLITE_DAYS_QUIET = (
+    "CAST(((strftime('%s', ?) - strftime('%s', e.last_activity_at)) + "
+    "(CAST(substr(?, 21, 6) AS INTEGER) - CAST(substr(e.last_activity_at, 21, 6) AS INTEGER)) "
+    "/ 1000000.0) / 86400 AS INTEGER)")
+# The last activity plus the grace period (the parameter), as isoformat writes an aware
+# UTC time: the fraction only when there are microseconds.
+_SQLITE_INACTIVE_ON = (
+    "strftime('%Y-%m-%dT%H:%M:%S', e.last_activity_at, '+' || ? || ' days') || "
+    "CASE WHEN CAST(substr(e.last_activity_at, 21, 6) AS INTEGER) = 0 THEN '' "
+    "ELSE '.' || substr(e.last_activity_at, 21, 6) END || '+00:00'")
+_PG_DAYS_QUIET = "date_part('day', %s::timestamp - e.last_activity_at)::int"
+_PG_INACTIVE_ON = (
+    "to_char(e.last_activity_at + make_interval(days => %s), 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+    "|| CASE WHEN to_char(e.last_activity_at, 'US') = '000000' THEN '' "
+    "ELSE '.' || to_char(e.last_activity_at, 'US') END || '+00:00'")
 
 
 def _events_sql(build_object: str, new_uuid: str, mark: str, where: str) -> str:
