@@ -133,9 +133,10 @@ def lock_rows(session: Session, ids: Sequence[int], lock: bool = True,
     if lock:  # in id order, as lock_entities
         stmt = stmt.order_by(Entity.id).with_for_update()
     for chunk in chunked(sorted(ids)):
-        # Through the connection: plain rows, without the ORM's loading machinery.
+        # Through the connection: plain rows, without the ORM's loading machinery; all at once
+        # (iterating a result fetches row by row: a fifth of reading 100,000 rows).
         found.update((row[0], make(row))
-                     for row in session.connection().execute(stmt, {"ids": list(chunk)}))
+                     for row in session.connection().execute(stmt, {"ids": list(chunk)}).all())
     return found
 
 

@@ -262,7 +262,7 @@ def _of_type(p: Policy, by_id: bool) -> Any:
 
 
 def _ids(session: Session, *conditions: Any) -> list[int]:
-    return list(session.scalars(select(_T.c.id).where(*conditions).order_by(_T.c.id)))
+    return list(session.scalars(select(_T.c.id).where(*conditions).order_by(_T.c.id)).all())
 
 
 def _inactivation_conditions(p: Policy, now: datetime, by_id: bool = False) -> list[Any] | None:
@@ -369,7 +369,7 @@ def _warn(session: Session, sm: StateManager, p: Policy, ids: Sequence[int], rep
         return
     with write_transaction(session):
         warned = sorted(session.connection().execute(
-            _T.update().where(*conditions).values(warned_at=now).returning(_T.c.id)).scalars())
+            _T.update().where(*conditions).values(warned_at=now).returning(_T.c.id)).scalars().all())
         sql = statements_for(session.connection())
         sql.insert_warnings(warned, warning_constants(p, report),
                             p.grace if p.auto_inactivate else None,
