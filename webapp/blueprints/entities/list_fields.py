@@ -17,7 +17,6 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.blueprints.entities import field_values
 from webapp.blueprints.entities.names import labelled
-from webapp.core.fields.secrets import holds_sealed
 from webapp.core.fields.spec import TEXTUAL, FieldSpec
 from webapp.core.workflows.definition import Workflow
 
@@ -76,12 +75,8 @@ def cells(wf: Workflow, shown: list[FieldColumn], rows: Iterable[Any], reveal: b
     # walking every stored value of 50 rows for two or three columns cost ~1 ms a page.
     names = [c.name for c in shown]
     keyring = field_values.manager().keyring
-    # A role that may see every value needs a view only of values still sealed: most rows hold
-    # none, and walking each for them was a tenth of the page's rows.
-    datas = [keyring.view_for(reveal, wf.fields, values)
-             if not reveal or holds_sealed(values) else values
-             for values in ({n: data[n] for n in names if n in data}
-                            for data in (r.data or {} for r in rows))]
+    datas = [keyring.view_for(reveal, wf.fields, {n: data[n] for n in names if n in data})
+             for data in (r.data or {} for r in rows)]
     refs = {d.get(c.name) for d in datas for c in shown if c.spec.type == "reference"}
     titles = field_values.names().names({i for i in refs if isinstance(i, int)
                                          and not isinstance(i, bool)})

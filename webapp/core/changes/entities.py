@@ -15,7 +15,7 @@ from webapp.core.base.errors import ConcurrencyConflict, InvalidInput, NotFound,
 from webapp.core.base.events import ENTITY_CREATED, outbox_row, outbox_table
 from webapp.core.changes.writer import Change
 from webapp.core.fields import validation
-from webapp.core.fields.secrets import Keyring, holds_sealed
+from webapp.core.fields.secrets import Keyring
 from webapp.core.fields.validation import Lookups
 from webapp.core.workflows.definition import Workflow
 from webapp.core.workflows.registry import WorkflowRegistry
@@ -113,7 +113,7 @@ def check_data_many(wf: Workflow, items: Sequence[tuple[Any, dict[str, Any] | No
 
 def _plain(keyring: Keyring | None, wf: Workflow, data: Any, opened: dict[str, Any]) -> Any:
     """``data`` with its sealed values opened, for the checks (as it is when none is sealed)."""
-    if keyring is None or not data or not holds_sealed(data):
+    if keyring is None or not data:
         return data
     return keyring.unseal(wf.fields, data, opened)
 

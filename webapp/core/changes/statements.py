@@ -55,6 +55,27 @@ SHAPES = (("status",), ("status", "data"), ("status", "data", "name"), ("data",)
 SHAPE_COLUMNS = {"status": ("status", "status_changed_at"), "data": ("data",), "name": ("name",)}
 
 
+def _sqlite_seconds(since: str, until: str) -> str:
+    """SQLite: the seconds from the time ``since`` to the time ``until`` (SQL expressions),
+    exact to the microsecond. SQLite keeps times as 'YYYY-MM-DD HH:MM:SS.ffffff' text: whole
+    seconds by strftime, then the microseconds (julianday's are not exact)."""
+    return (f"((strftime('%s', {until}) - strftime('%s', {since})) + "
+            f"(CAST(substr({until}, 21, 6) AS INTEGER) - CAST(substr({since}, 21, 6) AS INTEGER)) "
+            f"/ 1000000.0)")
+
+
+#: A time-ordered UUID (version 7, as ``events.idempotency_key``) made by SQLite: the
+#: statement's millisecond (one for all its rows), then random bits.
+_SQLITE_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+_SQLITE_UUID = (f"lower(printf('%08x-%04x-7', {_SQLITE_MS} >> 16, {_SQLITE_MS} & 65535) || "
+                "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "
+                "|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
+#: The same by PostgreSQL: the millisecond in hex, the rest of a random UUID (its variant kept).
+_PG_MS = "lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')"
+_PG_UUID = (f"substr({_PG_MS}, 1, 8) || '-' || substr({_PG_MS}, 9, 4) || '-7' || "
+            "substr(gen_random_uuid()::text, 16)")
+
+
 class Statements:
     """What the write path asks of the database, for one connection."""
 
@@ -92,34 +113,31 @@ class Statements:
         database (WARNED_PAYLOAD): ``constants`` as given, the entity's own columns, its whole
         days without activity at ``now`` and, with ``grace_days``, the moment it becomes
         inactive in the ISO 8601 form Python's ``isoformat`` writes (None without)."""
-        (days, days_params), (inactive_on, inactive_params), build_object, new_uuid, mark, \
-            where = self._warning_parts(now, grace_days)
+        mark = self._MARK
         pairs = [f"'{key}', {column}" for key, column in WARNED_PAYLOAD]
         pairs += [f"'{key}', {self._constant(value)}" for key, value in constants.items()]
-        pairs += [f"'days_quiet', {days}",
-                  f"'inactive_on', {inactive_on if grace_days is not None else 'NULL'}"]
+        pairs += [f"'days_quiet', {self._DAYS_QUIET}",
+                  f"'inactive_on', {self._INACTIVE_ON if grace_days is not None else 'NULL'}"]
         sql = (f"INSERT INTO {_O.name} ({', '.join(OUTBOX_COLUMNS)}) "
-               f"SELECT '{ENTITY_WARNED}', e.id, {build_object}({', '.join(pairs)}), {new_uuid}, "
-               f"{mark}, 'pending', 0, {mark} FROM {_T.name} e WHERE {where} ORDER BY e.id")
-        params = (*constants.values(), *days_params,
-                  *(inactive_params if grace_days is not None else ()), now, now)
+               f"SELECT '{ENTITY_WARNED}', e.id, {self._OBJECT}({', '.join(pairs)}), "
+               f"{self._UUID}, t.now, 'pending', 0, t.now "
+               f"FROM {_T.name} e, (SELECT {self._NOW} AS now) t WHERE {self._IDS} ORDER BY e.id")
+        params = (*constants.values(), *(() if grace_days is None else (grace_days,)), now)
         for part in chunked(list(ids)):
             self.conn.exec_driver_sql(sql.format(marks=", ".join([mark] * len(part))),
                                       (*params, *self._ids_param(part)))
 
-    def _warning_parts(self, now: Any, grace_days: int | None
-                       ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]],
-                                  str, str, str, str]:
-        """(days_quiet's SQL and parameters), (inactive_on's), the JSON object function, the
-        key's SQL, the parameter mark, the condition on the ids."""
-        raise NotImplementedError
+    # What insert_warnings writes differently per database: the parameter mark, the JSON object
+    # function, a new outbox key, the moment's type, whole days quiet and the inactive date
+    # (of e, the entity, and t.now), and the condition on the ids.
+    _MARK = _OBJECT = _UUID = _NOW = _DAYS_QUIET = _INACTIVE_ON = _IDS = ""
 
     def _ids_param(self, ids: Sequence[int]) -> tuple[Any, ...]:
         raise NotImplementedError
 
     def _constant(self, value: Any) -> str:
         """A payload constant's parameter mark (PostgreSQL needs its type named)."""
-        return "?"
+        return self._MARK
 
     def move_rows(self, ids: Sequence[int], entity_type: str, old: str, new: str,
                   history: Sequence[Any], now: Any) -> list[int]:
@@ -179,7 +197,7 @@ class SqliteStatements(Statements):
         marks = ", ".join(["?"] * len(ids))
         where = (*ids, entity_type, old)
         inserted = self.conn.exec_driver_sql(_SQLITE_MOVE_HISTORY.format(marks=marks),
-                                             (new, *history, now, now, now, *where)).rowcount
+                                             (new, *history, now, *where)).rowcount
         last = self.conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
         moved = self.conn.exec_driver_sql(_SQLITE_MOVE.format(marks=marks),
                                           (new, now, now, *where)).rowcount
@@ -190,11 +208,13 @@ class SqliteStatements(Statements):
     def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
         self.conn.exec_driver_sql(_COUNTS_SQLITE, rows)
 
-    def _warning_parts(self, now: Any, grace_days: int | None
-                       ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]],
-                                  str, str, str, str]:
-        return ((_SQLITE_DAYS_QUIET, (now, now)), (_SQLITE_INACTIVE_ON, (grace_days,)),
-                "json_object", _SQLITE_UUID, "?", "e.id IN ({marks})")
+    _MARK, _OBJECT, _UUID, _NOW = "?", "json_object", _SQLITE_UUID, "?"
+    _DAYS_QUIET = f"CAST({_sqlite_seconds('e.last_activity_at', 't.now')} / 86400 AS INTEGER)"
+    # The fraction only when there are microseconds, as isoformat writes an aware UTC time.
+    _INACTIVE_ON = ("strftime('%Y-%m-%dT%H:%M:%S', e.last_activity_at, '+' || ? || ' days') || "
+                    "CASE WHEN CAST(substr(e.last_activity_at, 21, 6) AS INTEGER) = 0 THEN '' "
+                    "ELSE '.' || substr(e.last_activity_at, 21, 6) END || '+00:00'")
+    _IDS = "e.id IN ({marks})"
 
     def _ids_param(self, ids: Sequence[int]) -> tuple[Any, ...]:
         return tuple(ids)
@@ -234,14 +254,17 @@ class PostgresStatements(Statements):
     def _add_counts(self, rows: list[tuple[str, str, int]]) -> None:
         self.conn.exec_driver_sql(_COUNTS_PG, _columns(rows))
 
-    def _warning_parts(self, now: Any, grace_days: int | None
-                       ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]],
-                                  str, str, str, str]:
-        return ((_PG_DAYS_QUIET, (now,)), (_PG_INACTIVE_ON, (grace_days,)),
-                "jsonb_build_object", _PG_UUID, "%s", "e.id = ANY(%s)")
+    _MARK, _OBJECT, _UUID, _NOW = "%s", "jsonb_build_object", _PG_UUID, "%s::timestamp"
+    _DAYS_QUIET = "date_part('day', t.now - e.last_activity_at)::int"
+    _INACTIVE_ON = (
+        "to_char(e.last_activity_at + make_interval(days => %s), 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+        "|| CASE WHEN to_char(e.last_activity_at, 'US') = '000000' THEN '' "
+        "ELSE '.' || to_char(e.last_activity_at, 'US') END || '+00:00'")
+    _IDS = "e.id = ANY(%s)"
 
     def _constant(self, value: Any) -> str:
-        return "%s::bigint" if isinstance(value, int) and not isinstance(value, bool) else "%s::text"
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        return "%s::bigint" if whole else "%s::text"
 
     def _ids_param(self, ids: Sequence[int]) -> tuple[Any, ...]:
         return (list(ids),)
@@ -324,15 +347,16 @@ _COUNTS_PG = (f"INSERT INTO {_C.name} (type, status, n) SELECT v.type, v.status,
 # status: new status, action, reason, actor, source, correlation id, metadata (none), seconds
 # in the old state, created at.
 _MOVE_HISTORY_COLUMNS = ", ".join(HISTORY_COLUMNS)
-# SQLite keeps times as 'YYYY-MM-DD HH:MM:SS.ffffff' text: whole seconds by strftime, then
-# the microseconds, so the seconds in the old state are exact (julianday's are not).
+
+
+# The seconds in the old state: from status_changed_at to now (the parameter after the
+# history's own).
 _SQLITE_MOVE_HISTORY = (
     f"INSERT INTO {_H.name} ({_MOVE_HISTORY_COLUMNS}) "
     f"SELECT id, status, ?, ?, ?, ?, ?, ?, '{{{{}}}}', "
-    f"(strftime('%s', ?) - strftime('%s', status_changed_at)) + "
-    f"(CAST(substr(?, 21, 6) AS INTEGER) - CAST(substr(status_changed_at, 21, 6) AS INTEGER)) "
-    f"/ 1000000.0, ? "
-    f"FROM {_T.name} WHERE id IN ({{marks}}) AND type = ? AND status = ? ORDER BY id")
+    f"{_sqlite_seconds('status_changed_at', 't.now')}, t.now "
+    f"FROM {_T.name}, (SELECT ? AS now) t "
+    f"WHERE id IN ({{marks}}) AND type = ? AND status = ? ORDER BY id")
 _SQLITE_MOVE = (f"UPDATE {_T.name} SET status = ?, version = version + 1, status_changed_at = ?, "
                 f"updated_at = ? WHERE id IN ({{marks}}) AND type = ? AND status = ?")
 # PostgreSQL: the rows locked in id order (as lock_rows does), moved, and their history written
@@ -348,40 +372,10 @@ _PG_MOVE = (
     f"SELECT m.id, %s, %s, %s, %s, %s, %s, %s, '{{}}'::jsonb, "
     f"EXTRACT(EPOCH FROM (%s::timestamp - m.was))::float8, %s FROM moved m ORDER BY m.id "
     f"RETURNING id")
-#: A time-ordered UUID (version 7, as ``events.idempotency_key``) made by SQLite: the
-#: statement's millisecond (one for all its rows), then random bits.
-_SQLITE_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
-_SQLITE_UUID = (f"lower(printf('%08x-%04x-7', {_SQLITE_MS} >> 16, {_SQLITE_MS} & 65535) || "
-                "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) "
-                "|| substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
-#: The same by PostgreSQL: the millisecond in hex, the rest of a random UUID (its variant kept).
-_PG_MS = "lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')"
-_PG_UUID = (f"substr({_PG_MS}, 1, 8) || '-' || substr({_PG_MS}, 9, 4) || '-7' || "
-            "substr(gen_random_uuid()::text, 16)")
-
-
 #: An EntityWarned payload's keys taken from the entity's row (e); the sweep gives the others
-#: (``sweep.warning_constants``) and the database computes days_quiet and inactive_on.
+#: (``sweep._warning_constants``) and the database computes days_quiet and inactive_on.
 WARNED_PAYLOAD = (("entity_id", "e.id"), ("name", "e.name"), ("status", "e.status"),
                   ("parent_id", "e.parent_id"))
-# Whole days from the last activity to now (the first parameter; Python's timedelta.days):
-# SQLite keeps times as 'YYYY-MM-DD HH:MM:SS.ffffff' text, whole seconds by strftime and the
-# microseconds added, so a quiet spell of exactly 60 days is 60 and a microsecond less is 59.
-_SQLITE_DAYS_QUIET = (
-    "CAST(((strftime('%s', ?) - strftime('%s', e.last_activity_at)) + "
-    "(CAST(substr(?, 21, 6) AS INTEGER) - CAST(substr(e.last_activity_at, 21, 6) AS INTEGER)) "
-    "/ 1000000.0) / 86400 AS INTEGER)")
-# The last activity plus the grace period (the parameter), as isoformat writes an aware
-# UTC time: the fraction only when there are microseconds.
-_SQLITE_INACTIVE_ON = (
-    "strftime('%Y-%m-%dT%H:%M:%S', e.last_activity_at, '+' || ? || ' days') || "
-    "CASE WHEN CAST(substr(e.last_activity_at, 21, 6) AS INTEGER) = 0 THEN '' "
-    "ELSE '.' || substr(e.last_activity_at, 21, 6) END || '+00:00'")
-_PG_DAYS_QUIET = "date_part('day', %s::timestamp - e.last_activity_at)::int"
-_PG_INACTIVE_ON = (
-    "to_char(e.last_activity_at + make_interval(days => %s), 'YYYY-MM-DD\"T\"HH24:MI:SS') "
-    "|| CASE WHEN to_char(e.last_activity_at, 'US') = '000000' THEN '' "
-    "ELSE '.' || to_char(e.last_activity_at, 'US') END || '+00:00'")
 
 
 def _events_sql(build_object: str, new_uuid: str, mark: str, where: str) -> str:

@@ -254,18 +254,15 @@ def _refresh_in_memory(c: Change, now: datetime) -> None:
     e = c.entity
     c.old_status = e.status
     c.seconds_in_previous = (now - e.status_changed_at).total_seconds()
-    if isinstance(e, EntityRow):  # a plain row (bulk): its attributes set directly
-        if c.new_status != e.status:
-            e.status, e.status_changed_at = c.new_status, now
-        if c.new_data is not None:
-            e.data, e.name = c.new_data, c.new_name or e.name
-        e.version, e.updated_at = e.version + 1, now
-        return
     values = {"status": c.new_status, "version": e.version + 1, "updated_at": now}
     if c.new_status != e.status:
         values["status_changed_at"] = now
     if c.new_data is not None:
         values.update(data=c.new_data, name=c.new_name or e.name)
+    if isinstance(e, EntityRow):
+        for key, value in values.items():
+            setattr(e, key, value)
+        return
     state = instance_state(e)
     if state.modified or state.expired_attributes:
         for key, value in values.items():
@@ -313,12 +310,10 @@ def event_payload(c: Change, history_id: int, actor: Actor, correlation_id: str)
     if c.payload is not None and c.payload["change_id"] == history_id:
         return c.payload
     e = c.entity
-    values = (history_id, e.id, e.type, e.name, c.old_status, c.new_status, c.action, c.source,
-              actor.name, correlation_id, e.parent_id)  # in PAYLOAD's order
+    columns = {"h.id": history_id, "h.entity_id": e.id, "e.type": e.type, "e.name": e.name,
+               "h.old_status": c.old_status, "h.new_status": c.new_status, "h.action": c.action,
+               "h.source": c.source, "h.actor": actor.name, "h.correlation_id": correlation_id,
+               "e.parent_id": e.parent_id}
     c.payload = {"event": event_type(c.old_status, c.new_status),
-                 **dict(zip(_PAYLOAD_KEYS, values, strict=True))}
+                 **{key: columns[column] for key, column in PAYLOAD}}
     return c.payload
-
-
-#: PAYLOAD's keys, in its order (tests/core/test_bulk.py compares both payloads).
-_PAYLOAD_KEYS = tuple(key for key, _column in PAYLOAD)

@@ -7,18 +7,14 @@ top of them (no index on name yet), which is why the page also offers the id sor
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
     Select,
-    String,
     and_,
-    bindparam,
     func,
     select,
     tuple_,
@@ -29,6 +25,7 @@ from webapp.core.base import paging
 from webapp.core.base.errors import InvalidInput
 from webapp.core.fields import columns
 from webapp.core.lists import field_filters, search, sla_filters
+from webapp.core.lists import plain as plain_lists
 from webapp.core.lists import rows as loaded
 from webapp.core.lists.params import (  # noqa: F401  (re-exported: callers read them here)
     COUNT_CAP,
@@ -107,7 +104,7 @@ def browse(session: Session, vocabulary: search.Vocabulary, f: Filters, sort: So
         raise InvalidInput("That cursor belongs to another sort.", {"cursor": "Start from page one."})
     backwards = position is not None and position.direction == "prev"
     walk = sort.flipped() if backwards else sort
-    plain = _plain_ids(session, f, walk, position, limit + 1)
+    plain = plain_lists.ids(session, f, walk, position, limit + 1)
     if plain is not None and summaries:
         rows = loaded.summaries_by_id(session, *plain, walk.descending, with_data)
     else:
@@ -189,52 +186,6 @@ def _count_order(session: Session, f: Filters) -> tuple[Any, ...]:
     if probed is None or not f.type or loaded.dialect(session) != "postgresql":
         return ()
     return (columns.expression("postgresql", probed.name, probed.spec).asc().nulls_first(),)
-
-
-def _plain_ids(session: Session, f: Filters, walk: Sort, position: paging.Position | None,
-               limit: int, ordered: bool = True) -> tuple[Select[tuple[int]], dict[str, Any]] | None:
-    """``_ids`` for the usual list (a type, maybe a status and a parent, by id): a statement
-    built once with bound parameters, and their values; None for any other filter or sort.
-
-    Built per request, the page's two statements (its ids, its count) cost the list more
-    CPU than SQLite took to run them (0.75 ms of SQLAlchemy against ~0.1 ms of queries)."""
-    if (walk.key != "id" or not f.type or (f.q and f.q.strip()) or f.inactive_since is not None
-            or f.fields or f.sla is not None):
-        return None
-    params = {"type": f.type, "status": f.status, "parent_id": f.parent_id, "limit": limit,
-              "after": position.id if position is not None else None}
-    stmt = _plain_statement(loaded.dialect(session), f.status is not None,
-                            f.parent_id is not None, walk.descending, position is not None,
-                            ordered)
-    return stmt, {k: v for k, v in params.items() if v is not None}
-
-
-@functools.cache
-def _plain_statement(dialect: str, status: bool, parent: bool, descending: bool, after: bool,
-                     ordered: bool) -> Select[tuple[int]]:
-    """What ``_ids`` builds for a plain filter, with its values as bound parameters."""
-    # Of the table, not the ORM class: SQLAlchemy then runs it as plain Core (~100 us less).
-    table = Entity.__table__.c
-    type_ = bindparam("type", type_=String)
-    # As _type_is: beside a parent, on SQLite, no index on type may serve the filter.
-    stmt = select(table.id).where(table.type.concat("") == type_ if parent and dialect == "sqlite"
-                                  else table.type == type_)
-    if status:
-        stmt = stmt.where(table.status == bindparam("status", type_=String))
-    if parent:
-        stmt = stmt.where(table.parent_id == bindparam("parent_id", type_=Integer))
-    if after:
-        mark = bindparam("after", type_=Integer)
-        stmt = stmt.where(table.id < mark if descending else table.id > mark)
-    if ordered:
-        stmt = stmt.order_by(table.id.desc() if descending else table.id.asc())
-    return stmt.limit(bindparam("limit", type_=Integer))
-
-
-@functools.cache
-def _count_of(ids: Select[tuple[int]]) -> Select[tuple[int]]:
-    """``SELECT count(*)`` of a statement built once (``_plain_statement``), built once too."""
-    return select(func.count()).select_from(ids.subquery())
 
 
 def _within_type(type_: str, descending: bool) -> Any:
@@ -374,9 +325,9 @@ def capped_count(session: Session, vocabulary: search.Vocabulary, f: Filters,
                  cap: int | None = None) -> int:
     """How many match, counting no further than ``cap + 1`` (so "1,000+" costs 1,001 rows)."""
     cap = COUNT_CAP if cap is None else cap
-    plain = _plain_ids(session, f, Sort(), None, cap + 1, ordered=False)
+    plain = plain_lists.ids(session, f, Sort(), None, cap + 1, ordered=False)
     if plain is not None:
-        return session.scalar(_count_of(plain[0]), plain[1]) or 0
+        return session.scalar(plain_lists.count_of(plain[0]), plain[1]) or 0
     words = search.corrected(session, vocabulary, f.q) if f.q and f.q.strip() else []
     # The page's own walk: a common search word is counted off the index in order and the
     # count stops at the cap, where ``id IN (every match)`` collected all of them first

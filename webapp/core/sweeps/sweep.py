@@ -368,10 +368,10 @@ def _warn(session: Session, sm: StateManager, p: Policy, ids: Sequence[int], rep
         report.record("warn", p.type, rows)
         return
     with write_transaction(session):
-        warned = sorted(session.connection().execute(
-            _T.update().where(*conditions).values(warned_at=now).returning(_T.c.id)).scalars().all())
+        marked = _T.update().where(*conditions).values(warned_at=now).returning(_T.c.id)
+        warned = sorted(session.connection().execute(marked).scalars().all())
         sql = statements_for(session.connection())
-        sql.insert_warnings(warned, warning_constants(p, report),
+        sql.insert_warnings(warned, _warning_constants(p, report),
                             p.grace if p.auto_inactivate else None,
                             sql.bind(outbox_table().c.created_at)(now))
         room = max(0, ITEMS_MAX - len(report.items))  # the report lists this many by name
@@ -382,7 +382,7 @@ def _warn(session: Session, sm: StateManager, p: Policy, ids: Sequence[int], rep
     report.list_items("warn", p.type, shown)
 
 
-def warning_constants(p: Policy, report: SweepReport) -> dict[str, Any]:
+def _warning_constants(p: Policy, report: SweepReport) -> dict[str, Any]:
     """An EntityWarned payload's values shared by every entity of a type in one sweep; the
     database adds the entity's own (statements.WARNED_PAYLOAD, days_quiet, inactive_on)."""
     return {"event": ENTITY_WARNED, "type": p.type, "warning_period": p.warning,
