@@ -146,8 +146,16 @@ def sign_in(url: str) -> str:
     answer = conn.getresponse()
     answer.read()
     assert answer.status == 302, f"sign-in answered {answer.status}"
+    cookie = _cookie(answer)
+    # A browser follows the redirect and keeps the cookie that page sets (the first page after
+    # sign-in adds the session's CSRF token): without it every request of the load would add
+    # the token again and sign a new cookie, work no browser makes the app do.
+    conn.request("GET", answer.headers["Location"], headers={"User-Agent": USER_AGENT,
+                                                             "Cookie": cookie})
+    answer = conn.getresponse()
+    answer.read()
     conn.close()
-    return _cookie(answer)
+    return _cookie(answer) or cookie
 
 
 def _cookie(answer: http.client.HTTPResponse) -> str:

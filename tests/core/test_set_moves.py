@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import make_manager, make_realestate
+from webapp.core.base.events import idempotency_key
 from webapp.core.base.transactions import write_transaction
 from webapp.core.changes import counts
 from webapp.core.changes.manager import StateManager
@@ -111,3 +112,23 @@ def test_ids_another_writer_moved_first_are_left_out(db, admin, clock):
     assert session.scalar(select(func.count()).select_from(StatusChange).where(
         StatusChange.correlation_id == cid)) == 2
     assert counts.drift(session) == []
+
+
+def test_outbox_keys_the_database_makes_are_time_ordered_uuids_as_python_makes_them(db, admin):
+    """Each key a version-7 UUID in its canonical form, unique, its millisecond between keys
+    Python made just before and after, its 74 random bits different on every row."""
+    session, sm = db
+    made = make_realestate(sm, session, admin, properties=30, reps=0)
+    ids = sorted(p.id for p in made.properties)
+    session.rollback()
+    first = idempotency_key()
+    _moved, _cascaded, cid = move(session, sm, admin, ids, "property", "available", "pending")
+    last = idempotency_key()
+    keys = session.scalars(select(OutboxEvent.idempotency_key).where(
+        OutboxEvent.payload["correlation_id"].as_string() == cid)).all()
+    assert len(keys) == 30
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, key)
+        assert first[:13] <= key[:13] <= last[:13]  # the millisecond, in hex
+    assert len({key[14:] for key in keys}) == 30
