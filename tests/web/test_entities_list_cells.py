@@ -1,4 +1,4 @@
-"""The entity list's table cells, which the view formats (lists.Row) for the template."""
+"""The entity list's table cells, which the view writes as markup (list_rows.py, list_fields.py)."""
 # The fixtures imported from entities_fixtures come back as test parameters.
 # ruff: noqa: F811
 from __future__ import annotations

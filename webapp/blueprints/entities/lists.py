@@ -131,17 +131,16 @@ def _results(view: ListView, known: Mapping[str, Workflow]) -> dict[str, Any]:
                      else listing.capped_count(db.session, manager().vocabulary, view.filters))
         except InvalidInput as err:
             view.errors = err.fields or {"cursor": err.message}
-    wf, bulk = view.workflow, bulk_available()
-    rows = list_rows.table_rows(found.rows, wf, now())
-    cells = list_fields.cells(wf, view.columns, found.rows, can("operate"), entity_address())
-    badges = slas.page_badges(db.session, wf, [r.id for r in rows], now()) if rows else {}
+    wf, bulk, rows, at = view.workflow, bulk_available(), found.rows, now()
+    cells = list_fields.cells(wf, view.columns, rows, can("operate"), entity_address())
+    badges = slas.page_badges(db.session, wf, [r.id for r in rows], at) if rows else {}
     if not view.parent_text and view.filters.parent_id:
         view.parent_text = list_fields.parent_text(
             str(view.filters.parent_id),
             field_values.names().names({view.filters.parent_id}).get(
                 view.filters.parent_id))
     return {"view": view, "page": found, "rows": rows,
-            "body": list_rows.table_body(rows, cells, view.columns, bulk, badges),
+            "body": list_rows.table_body(rows, wf, at, cells, bulk, badges),
             "total": total, "cap": listing.COUNT_CAP, "types": known, "columns": COLUMNS,
             "bulk": bulk, "filter_inputs": list_fields.filter_inputs(wf, view.params),
             "choosable": list_fields.choosable(wf), "saved_views": saved.views_of(wf.entity_type)}
