@@ -30,7 +30,8 @@ def table_body(entities: Sequence[Summary], wf: Workflow, at: datetime, fields: 
     """The ``<tr>`` of each entity: the bulk checkbox (``bulk``), id, name, status, last
     activity, its field cells (``fields``: each row's cells as markup, list_fields.cells), the
     SLA badge (a type with SLAs: ``badges``) and the parent. One pass, one f-string a row:
-    a row tuple made first and written second cost a fifth more (bench/list_load.py)."""
+    row and cell tuples made first and written second cost 8 % more (0.95 against 0.88 ms
+    for 50 rows, in-process)."""
     show = _escaped(entity_address())
     states = {name: (escape(name), escape(state.label), escape(state.category))
               for name, state in wf.states.items()}
