@@ -267,12 +267,8 @@ def test_the_property_limit_setting_caps_one_request(manager, session, support, 
 # ------------------------------------------------------------------ optimistic locking
 
 
-@pytest.mark.parametrize("update_from", [True, False], ids=["update-from", "older-sqlite"])
 def test_an_entity_changed_by_someone_else_during_the_operation_is_reported_not_overwritten(
-        manager, session, support, monkeypatch, update_from):
-    # Both forms of SQLite's UPDATE (one statement per chunk, or one per row before 3.33)
-    # guard every row by its version.
-    monkeypatch.setattr(statements, "UPDATE_FROM", update_from)
+        manager, session, support):
     ids = _properties(manager, session, support, 3)
     meddled = ids[1]
 
@@ -291,6 +287,37 @@ def test_an_entity_changed_by_someone_else_during_the_operation_is_reported_not_
     session.rollback()
     kept = session.get(Entity, meddled)
     assert (kept.status, kept.name) == ("available", "Renamed meanwhile")
+
+
+@pytest.mark.parametrize("update_from", [True, False], ids=["update-from", "older-sqlite"])
+@pytest.mark.parametrize("shape", [("data",), ("status",), ("status", "data", "name")])
+def test_each_form_of_sqlite_update_leaves_a_row_whose_version_moved(
+        manager, session, support, monkeypatch, update_from, shape):
+    # A data update goes as one UPDATE … FROM (VALUES …) per chunk, a status change (and any
+    # change before SQLite 3.33) row by row: each writes only the rows still at their version.
+    monkeypatch.setattr(statements, "UPDATE_FROM", update_from)
+    ids = _properties(manager, session, support, 3)
+    session.rollback()
+    before = {e.id: (e.version, e.status, e.name, e.data)
+              for e in session.scalars(select(Entity).where(Entity.id.in_(ids)))}
+    versions = {i: v[0] for i, v in before.items()}
+    now = manager.clock()
+    with write_transaction(session):
+        sql = statements.statements_for(session.connection())
+        when = sql.bind(Entity.__table__.c.updated_at)(now)
+        values = {"status": ("pending", when),
+                  "data": (sql.json(Entity.__table__.c.data)({"bedrooms": 9}),), "name": ("Renamed",)}
+        rows = [(when, *(v for part in shape for v in values[part]), i,
+                 versions[i] + (i == ids[1])) for i in ids]
+        assert sql.update_entities(rows, shape) in (2, -1)
+    session.rollback()
+    after = {e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_(ids)))}
+    assert [after[i].version - versions[i] for i in ids] == [1, 0, 1]
+    changed = {"status": after[ids[0]].status == "pending",
+               "data": after[ids[0]].data.get("bedrooms") == 9, "name": after[ids[0]].name == "Renamed"}
+    assert changed == {part: part in shape for part in changed}
+    moved = after[ids[1]]
+    assert (moved.version, moved.status, moved.name, moved.data) == before[ids[1]]
 
 
 def test_entities_changed_after_the_preview_are_skipped(manager, session, support):

@@ -305,13 +305,14 @@ def _sqlite_update(shape: tuple[str, ...]) -> str:
 
 
 def _sqlite_update_each(shape: tuple[str, ...]) -> str:
-    """The UPDATE of one row (executemany), for a SQLite without ``UPDATE … FROM``."""
+    """The UPDATE of one row (executemany): a status change, or any change on a SQLite
+    without ``UPDATE … FROM``."""
     sets = "".join(f", {column} = ?" for column in _set_columns(shape))
     return (f"UPDATE {_T.name} SET version = version + 1, updated_at = ?{sets} "
             f"WHERE id = ? AND version = ?")
 
 
-#: Rows per SQLite UPDATE: at most 7 values each, well under its 32,766 parameters.
+#: Rows per SQLite UPDATE … FROM: at most 5 values each, well under its 32,766 parameters.
 _SQLITE_ROWS_PER_UPDATE = 1000
 #: ``UPDATE … FROM`` arrived in SQLite 3.33 (2020); an older library updates row by row.
 UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
@@ -331,7 +332,7 @@ def _pg_update(shape: tuple[str, ...]) -> str:
             f"AS v(now{names}, id, version) WHERE e.id = v.id AND e.version = v.version")
 
 
-_SQLITE_UPDATE = {shape: _sqlite_update(shape) for shape in SHAPES}
+_SQLITE_UPDATE = {shape: _sqlite_update(shape) for shape in SHAPES if "status" not in shape}
 _SQLITE_UPDATE_EACH = {shape: _sqlite_update_each(shape) for shape in SHAPES}
 _PG_UPDATE = {shape: _pg_update(shape) for shape in SHAPES}
 _PG_HISTORY = (
